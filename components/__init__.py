@@ -1,0 +1,1 @@
+"""TradeSense infrastructure components (Pulumi program building blocks)."""

@@ -1,0 +1,1 @@
+"""Cluster layer: EKS, DOKS or an existing cluster behind one small interface."""

@@ -1,0 +1,122 @@
+"""`tradesense:cluster` config section: which cluster to build or adopt, and its shape."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Iterable, Literal, Optional
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, field_validator
+
+from components.config_base import Environment, Problem, Section
+
+Cloud = Literal["eks", "doks", "existing"]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+PROD_MIN_NODES = 3
+
+
+class NodeScaling(Section):
+    min: int = Field(3, ge=1)
+    max: int = Field(10, ge=1)
+    # Only the initial size: an autoscaler owns the live value afterwards.
+    desired: Optional[int] = Field(None, ge=1)
+
+    def problems(self, env: Environment) -> Iterable[Problem]:
+        if self.max < self.min:
+            yield "max", f"must be >= min (got {self.max} < {self.min})"
+        if self.desired is not None and not self.min <= self.desired <= self.max:
+            yield "desired", f"must be between min and max (got {self.desired}, range {self.min}-{self.max})"
+        if env == "prod" and self.min < PROD_MIN_NODES:
+            yield "min", f"must be >= {PROD_MIN_NODES} in prod (got {self.min})"
+
+    @property
+    def initial(self) -> int:
+        return self.desired if self.desired is not None else self.min
+
+
+def _cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as exc:
+        raise ValueError(f"must be a CIDR block like 10.0.0.0/16 ({exc})") from None
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+class EksConfig(Section):
+    version: str = Field("1.33", pattern=r"^1\.\d{2}$")
+    vpc_cidr: Cidr = "10.0.0.0/16"
+    availability_zones: int = Field(3, ge=2, le=6)
+    # None means: one NAT gateway per AZ in prod, a single shared one elsewhere.
+    nat_gateways: Optional[Literal["single", "per-az"]] = None
+    instance_types: list[str] = Field(default_factory=lambda: ["t3.large"], min_length=1)
+    disk_size_gb: int = Field(50, ge=20, le=16384)
+    nodes: NodeScaling = NodeScaling()
+    # Public API endpoint is off unless CIDRs are listed; the private endpoint is always on.
+    public_access_cidrs: list[Cidr] = Field(default_factory=list)
+    # IAM principal ARNs granted cluster-admin through EKS access entries.
+    admins: list[str] = Field(default_factory=list)
+    log_retention_days: int = 90
+
+    @field_validator("admins")
+    @classmethod
+    def _check_admins(cls, values: list[str]) -> list[str]:
+        for arn in values:
+            if not arn.startswith("arn:aws:iam::"):
+                raise ValueError(f"must list IAM principal ARNs like arn:aws:iam::123456789012:role/Admin (got {arn!r})")
+        return values
+
+    def problems(self, env: Environment) -> Iterable[Problem]:
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            yield "logRetentionDays", f"must be a CloudWatch retention period such as 30, 90 or 365 (got {self.log_retention_days})"
+
+    def nat_per_az(self, env: Environment) -> bool:
+        return self.nat_gateways == "per-az" if self.nat_gateways else env == "prod"
+
+
+class MaintenanceWindow(Section):
+    day: Weekday = "saturday"
+    start_time: str = Field("02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class DoksConfig(Section):
+    # Newest DigitalOcean release whose slug starts with this prefix.
+    version_prefix: str = Field("1.33.", pattern=r"^1\.\d{2}\.$")
+    size: str = "s-2vcpu-4gb"
+    nodes: NodeScaling = NodeScaling()
+    ha: bool = False
+    vpc_cidr: Cidr = "10.20.0.0/16"
+    maintenance: MaintenanceWindow = MaintenanceWindow()
+
+
+class ExistingConfig(Section):
+    # kubeconfig context to use; alternatively set the secret `tradesense:kubeconfig`.
+    context: Optional[str] = None
+    storage_class: str = "standard"
+    # kind and minikube ship no metrics-server; the platform installs one when False.
+    has_metrics_server: bool = False
+
+
+class ClusterConfig(Section):
+    cloud: Cloud
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+    region: Optional[str] = None
+    eks: EksConfig = EksConfig()
+    doks: DoksConfig = DoksConfig()
+    existing: ExistingConfig = ExistingConfig()
+
+    def problems(self, env: Environment) -> Iterable[Problem]:
+        if self.cloud != "existing" and not self.region:
+            example = "us-east-1" if self.cloud == "eks" else "nyc1"
+            yield "region", f"is required when cluster.cloud is '{self.cloud}' (e.g. {example})"
+        for other in ("eks", "doks", "existing"):
+            if other != self.cloud and other in self.model_fields_set:
+                yield other, f"is set but cluster.cloud is '{self.cloud}'; remove it or change cluster.cloud"
+        if env == "prod" and self.cloud == "existing":
+            yield "cloud", "must be 'eks' or 'doks' in prod (an existing cluster is for dev only)"

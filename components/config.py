@@ -1,0 +1,210 @@
+"""Typed stack configuration: everything lives under the `tradesense` namespace.
+
+`load_config()` reads every `tradesense:*` key, validates all of it before any resource is
+registered, and raises one `ConfigError` (a `pulumi.RunError`, so the CLI prints it without a
+traceback) that lists every problem by its full config key and says how to fix it.
+
+Object sections are structured config (`pulumi config set --path tradesense:cluster.eks.nodes.max 10`).
+Secrets are top-level keys read with `get_secret`, so they only ever exist as Pulumi secrets.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pulumi
+from pydantic import ValidationError
+
+from components.app.config import AppConfig
+from components.cluster.config import ClusterConfig
+from components.config_base import Environment, Section
+from components.platform.config import PlatformConfig
+
+NAMESPACE = "tradesense"
+
+
+class TradeSenseConfig(Section):
+    environment: Environment
+    cluster: ClusterConfig
+    platform: PlatformConfig = PlatformConfig()
+    app: AppConfig = AppConfig()
+
+
+# Top-level keys whose value is a YAML/JSON object in the stack file.
+SECTION_KEYS = tuple(
+    field.alias or name
+    for name, field in TradeSenseConfig.model_fields.items()
+    if name != "environment"
+)
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    key: str
+    purpose: str
+    required_in: frozenset[str] = frozenset()
+    example: str = "VALUE"
+
+    @property
+    def full_key(self) -> str:
+        return f"{NAMESPACE}:{self.key}"
+
+    @property
+    def set_command(self) -> str:
+        return f"pulumi config set --secret {self.full_key} '{self.example}'"
+
+
+STAGING_AND_PROD = frozenset({"staging", "prod"})
+
+# Every secret the program reads. Later sections register theirs here, next to this list.
+SECRETS: dict[str, SecretSpec] = {
+    spec.key: spec
+    for spec in (
+        SecretSpec("kubeconfig", "kubeconfig of an existing cluster (instead of cluster.existing.context)",
+                   example="$(cat ~/.kube/config)"),
+        SecretSpec("stripeApiKey", "Stripe secret API key for the backend", STAGING_AND_PROD, "sk_live_..."),
+        SecretSpec("stripeWebhookSecret", "Stripe webhook signing secret", STAGING_AND_PROD, "whsec_..."),
+        SecretSpec("sentryDsn", "Sentry DSN for backend error reporting", STAGING_AND_PROD,
+                   "https://KEY@o0.ingest.sentry.io/0"),
+    )
+}
+
+
+class ConfigError(pulumi.RunError):
+    """A user error in stack config; the CLI prints RunError messages without a traceback."""
+
+    def __init__(self, stack: str, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"stack '{stack}' has {len(problems)} config problem(s):\n{lines}\n"
+            f"Fix each key in Pulumi.{stack}.yaml or with "
+            f"`pulumi config set --path <key> <value> -s {stack}` (add --secret for secrets), "
+            "then run again. No resource was registered."
+        )
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Validated config for one stack run."""
+
+    stack: str
+    settings: TradeSenseConfig
+    secrets: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+
+    @property
+    def env(self) -> Environment:
+        return self.settings.environment
+
+    @property
+    def protect(self) -> bool:
+        """Stateful and cluster-level resources are protected in prod."""
+        return self.env == "prod"
+
+    def secret(self, key: str) -> Optional[pulumi.Output[str]]:
+        if key not in SECRETS:
+            raise KeyError(f"{key} is not registered in components.config.SECRETS")
+        return self.secrets.get(key)
+
+
+def load_config() -> StackConfig:
+    stack = pulumi.get_stack()
+    raw, problems = _read_raw()
+    settings: Optional[TradeSenseConfig] = None
+    try:
+        settings = TradeSenseConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_describe(err) for err in exc.errors())
+    else:
+        problems.extend(f"{NAMESPACE}:{key} {msg}" for key, msg in settings.all_problems(settings.environment))
+
+    config = pulumi.Config(NAMESPACE)
+    secrets = {key: value for key in SECRETS if (value := config.get_secret(key)) is not None}
+    if settings is not None:
+        problems.extend(_secret_problems(settings, secrets))
+    if problems:
+        raise ConfigError(stack, problems)
+    assert settings is not None
+    return StackConfig(stack=stack, settings=settings, secrets=secrets)
+
+
+def _read_raw() -> tuple[dict[str, Any], list[str]]:
+    raw: dict[str, Any] = {}
+    problems: list[str] = []
+    for full_key, value in sorted(_all_config().items()):
+        namespace, _, key = full_key.partition(":")
+        if namespace != NAMESPACE or key in SECRETS:
+            continue
+        if key in SECTION_KEYS:
+            parsed = _parse_object(value)
+            if parsed is None:
+                problems.append(f"{full_key} must be an object (a YAML mapping under {full_key} in the stack file)")
+                continue
+            value = parsed
+        raw[key] = value
+    return raw, problems
+
+
+def _all_config() -> dict[str, Any]:
+    from pulumi.runtime import config as runtime_config
+
+    merged = dict(runtime_config.get_config_env())
+    merged.update(runtime_config.CONFIG.get())
+    return merged
+
+
+def _parse_object(value: Any) -> Optional[dict]:
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _describe(err: dict) -> str:
+    """One pydantic error as `tradesense:<dotted.key> <what is wrong and what is expected>`."""
+    key = f"{NAMESPACE}:" + ".".join(
+        f"[{part}]" if isinstance(part, int) else str(part) for part in err["loc"]
+    ).replace(".[", "[")
+    kind, msg, got = err["type"], err["msg"], err.get("input")
+    if kind == "missing":
+        return f"{key} is required"
+    if kind == "extra_forbidden":
+        known = _known_keys(err["loc"][:-1])
+        return f"{key} is not a known setting (known here: {', '.join(known)})"
+    if msg.startswith("Value error, "):
+        return f"{key} {msg.removeprefix('Value error, ')}"
+    if msg.startswith("String should match pattern"):
+        return f"{key} has an invalid format (got {got!r}; expected to match {err['ctx']['pattern']})"
+    return f"{key} {msg.replace('Input should be', 'must be')} (got {got!r})"
+
+
+def _known_keys(loc: tuple) -> list[str]:
+    model: Any = TradeSenseConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = {f.alias or n: f for n, f in model.model_fields.items()}
+        annotation = fields[part].annotation
+        model = next((a for a in getattr(annotation, "__args__", ()) if isinstance(a, type) and issubclass(a, Section)), annotation)
+    return sorted(f.alias or n for n, f in model.model_fields.items())
+
+
+def _secret_problems(settings: TradeSenseConfig, present: dict[str, pulumi.Output[str]]) -> list[str]:
+    env = settings.environment
+    problems = [
+        f"{spec.full_key} is required in {env} ({spec.purpose}); set it with: {spec.set_command}"
+        for spec in SECRETS.values()
+        if env in spec.required_in and spec.key not in present
+    ]
+    cluster = settings.cluster
+    if cluster.cloud == "existing" and not cluster.existing.context and "kubeconfig" not in present:
+        problems.append(
+            f"{NAMESPACE}:cluster.existing.context or the secret {SECRETS['kubeconfig'].full_key} is required "
+            "for an existing cluster; set one with: pulumi config set --path tradesense:cluster.existing.context kind-tradesense"
+        )
+    return problems

@@ -1,0 +1,1 @@
+"""Command-line tools: offline plan, benchmark, and the shared mock runtime."""
