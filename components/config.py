@@ -116,7 +116,8 @@ def load_config() -> StackConfig:
     try:
         settings = TradeSenseConfig.model_validate(raw)
     except ValidationError as exc:
-        problems.extend(_describe(err) for err in exc.errors())
+        unreadable = {p.split(" ", 1)[0].partition(":")[2] for p in problems}
+        problems.extend(_describe(err) for err in exc.errors() if str(err["loc"][0]) not in unreadable)
     else:
         problems.extend(f"{NAMESPACE}:{key} {msg}" for key, msg in settings.all_problems(settings.environment))
 
@@ -165,6 +166,19 @@ def _parse_object(value: Any) -> Optional[dict]:
     return parsed if isinstance(parsed, dict) else None
 
 
+PLAIN_TYPES = {
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "list_type": "a list",
+    "model_type": "an object",
+    "dict_type": "an object",
+}
+
+
 def _describe(err: dict) -> str:
     """One pydantic error as `tradesense:<dotted.key> <what is wrong and what is expected>`."""
     key = f"{NAMESPACE}:" + ".".join(
@@ -176,6 +190,8 @@ def _describe(err: dict) -> str:
     if kind == "extra_forbidden":
         known = _known_keys(err["loc"][:-1])
         return f"{key} is not a known setting (known here: {', '.join(known)})"
+    if kind in PLAIN_TYPES:
+        return f"{key} must be {PLAIN_TYPES[kind]} (got {got!r})"
     if msg.startswith("Value error, "):
         return f"{key} {msg.removeprefix('Value error, ')}"
     if msg.startswith("String should match pattern"):

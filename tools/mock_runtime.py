@@ -142,6 +142,11 @@ class RealisticMocks(pulumi.runtime.Mocks):
             return {"arn": _fake_arn("kms", r, f"key/{_digest(logical)[:36]}"), "keyId": _digest(logical)[:36]}
         if typ == "aws:ec2/launchTemplate:LaunchTemplate":
             return {"latestVersion": 1, "arn": _fake_arn("ec2", r, f"launch-template/lt-{_digest(logical)[:17]}")}
+        if typ in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
+            length = int(inputs.get("length", 32))
+            return {"result": (_digest("random", logical) * 4)[:length]}
+        if typ == "kubernetes:helm.sh/v3:Release":
+            return {"status": {"name": inputs.get("name", logical), "namespace": inputs.get("namespace", "default"), "status": "deployed", "version": inputs.get("version")}}
         if typ.startswith("aws:"):
             return {"arn": _fake_arn(typ.split(":")[1].split("/")[0], r, logical)}
         if typ == "digitalocean:index/kubernetesCluster:KubernetesCluster":

@@ -29,7 +29,7 @@ class NodeScaling(Section):
     def problems(self, env: Environment) -> Iterable[Problem]:
         if self.max < self.min:
             yield "max", f"must be >= min (got {self.max} < {self.min})"
-        if self.desired is not None and not self.min <= self.desired <= self.max:
+        elif self.desired is not None and not self.min <= self.desired <= self.max:
             yield "desired", f"must be between min and max (got {self.desired}, range {self.min}-{self.max})"
         if env == "prod" and self.min < PROD_MIN_NODES:
             yield "min", f"must be >= {PROD_MIN_NODES} in prod (got {self.min})"
@@ -118,5 +118,10 @@ class ClusterConfig(Section):
         for other in ("eks", "doks", "existing"):
             if other != self.cloud and other in self.model_fields_set:
                 yield other, f"is set but cluster.cloud is '{self.cloud}'; remove it or change cluster.cloud"
+        if self.cloud == "eks" and not self.eks.admins:
+            yield "eks.admins", (
+                "must list at least one IAM principal ARN: the cluster grants no implicit admin, "
+                "so whoever runs `pulumi up` needs an access entry"
+            )
         if env == "prod" and self.cloud == "existing":
             yield "cloud", "must be 'eks' or 'doks' in prod (an existing cluster is for dev only)"
