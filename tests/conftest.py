@@ -65,8 +65,16 @@ class _Delete:
 DELETE = _Delete()
 
 
-def run_stack(stack: str, overrides: Optional[dict[str, Any]] = None, secrets: bool = True, **kwargs) -> Recording:
-    return run_program(stack_config(stack, overrides, secrets), stack, **kwargs)
+def run_stack(
+    stack: str,
+    overrides: Optional[dict[str, Any]] = None,
+    secrets: bool = True,
+    extra_config: Optional[dict[str, str]] = None,
+    **kwargs,
+) -> Recording:
+    config = stack_config(stack, overrides, secrets)
+    config.update(extra_config or {})
+    return run_program(config, stack, **kwargs)
 
 
 @pytest.fixture(scope="session")

@@ -199,12 +199,14 @@ def run_program(
     project: str = "tradesense",
     preview: bool = True,
     region: str = "us-east-1",
+    recording: Optional[Recording] = None,
 ) -> Recording:
     """Run `program` (default: the project's `__main__.main`) and return what it registered.
 
-    Exceptions raised by the program (a `ConfigError`, for example) propagate to the caller.
+    Exceptions raised by the program (a `ConfigError`, for example) propagate to the caller;
+    pass your own `recording` to inspect what was registered before the failure.
     """
-    recording = Recording(stack=stack)
+    recording = recording if recording is not None else Recording(stack=stack)
     mocks = RealisticMocks(recording, region=region)
     pulumi.runtime.set_all_config(dict(config), list(secret_keys or []))
     settings.reset_options(project=project, stack=stack, preview=preview)

@@ -1,0 +1,127 @@
+"""Malformed stack config: one clear message naming every bad key, and nothing registered."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from components.config import ConfigError
+from tests.conftest import DELETE, ROOT, run_stack, stack_config
+from tools.mock_runtime import Recording, run_program
+
+MALFORMED = [
+    ("prod", {"cluster.eks.nodes.max": 2}, ["tradesense:cluster.eks.nodes.max must be >= min (got 2 < 3)"]),
+    ("prod", {"cluster.eks.nodes.min": 2, "cluster.eks.nodes.desired": 2},
+     ["tradesense:cluster.eks.nodes.min must be >= 3 in prod (got 2)"]),
+    ("prod", {"cluster.cloud": "gke"}, ["tradesense:cluster.cloud must be 'eks', 'doks' or 'existing' (got 'gke')"]),
+    ("prod", {"cluster.eks.nodez": 1}, ["tradesense:cluster.eks.nodez is not a known setting (known here: admins, "
+                                        "availabilityZones, diskSizeGb, instanceTypes, logRetentionDays, natGateways, "
+                                        "nodes, publicAccessCidrs, version, vpcCidr)"]),
+    ("prod", {"cluster.eks.nodes.min": "three"}, ["tradesense:cluster.eks.nodes.min must be a whole number (got 'three')"]),
+    ("staging", {"environment": "qa"}, ["tradesense:environment must be 'dev', 'staging' or 'prod' (got 'qa')"]),
+    ("prod", {"cluster.eks.publicAccessCidrs": ["203.0.113.0/33"]},
+     ["tradesense:cluster.eks.publicAccessCidrs[0] must be a CIDR block like 10.0.0.0/16 "
+      "('203.0.113.0/33' does not appear to be an IPv4 or IPv6 network)"]),
+    ("dev", {"cluster": "not-an-object"},
+     ["tradesense:cluster must be an object (a YAML mapping under tradesense:cluster in the stack file)"]),
+    ("prod", {"cluster.region": DELETE, "cluster.eks.logRetentionDays": 42},
+     ["tradesense:cluster.region is required when cluster.cloud is 'eks' (e.g. us-east-1)",
+      "tradesense:cluster.eks.logRetentionDays must be a CloudWatch retention period such as 30, 90 or 365 (got 42)"]),
+    ("prod", {"cluster.eks.admins": []},
+     ["tradesense:cluster.eks.admins must list at least one IAM principal ARN: the cluster grants no implicit admin, "
+      "so whoever runs `pulumi up` needs an access entry"]),
+    ("prod", {"cluster.eks.admins": ["alice"]},
+     ["tradesense:cluster.eks.admins must list IAM principal ARNs like arn:aws:iam::123456789012:role/Admin (got 'alice')"]),
+    ("staging", {"cluster.doks.maintenance.day": "caturday"},
+     ["tradesense:cluster.doks.maintenance.day must be 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', "
+      "'saturday' or 'sunday' (got 'caturday')"]),
+    ("staging", {"cluster.eks": {"version": "1.33"}},
+     ["tradesense:cluster.eks is set but cluster.cloud is 'doks'; remove it or change cluster.cloud"]),
+    ("prod", {"cluster.cloud": "existing", "cluster.eks": DELETE, "cluster.existing": {"context": "kind-x"}},
+     ["tradesense:cluster.cloud must be 'eks' or 'doks' in prod (an existing cluster is for dev only)"]),
+    ("dev", {"cluster.existing.context": DELETE},
+     ["tradesense:cluster.existing.context or the secret tradesense:kubeconfig is required for an existing cluster; "
+      "set one with: pulumi config set --path tradesense:cluster.existing.context kind-tradesense"]),
+    ("dev", {"cluster.name": "Tradesense_Dev"},
+     ["tradesense:cluster.name has an invalid format (got 'Tradesense_Dev'; expected to match ^[a-z][a-z0-9-]{1,38}[a-z0-9]$)"]),
+    ("dev", {"unknownSection": {"a": 1}},
+     ["tradesense:unknownSection is not a known setting (known here: app, cluster, environment, platform)"]),
+    ("staging", {"cluster": DELETE}, ["tradesense:cluster is required"]),
+]
+
+
+def _run_expecting_error(stack: str, config: dict[str, str]) -> tuple[ConfigError, Recording]:
+    recording = Recording(stack=stack)
+    with pytest.raises(ConfigError) as info:
+        run_program(config, stack, recording=recording)
+    return info.value, recording
+
+
+@pytest.mark.parametrize("stack,overrides,expected", MALFORMED, ids=[str(c[1]) for c in MALFORMED])
+def test_malformed_config_lists_every_problem_and_registers_nothing(stack, overrides, expected):
+    error, recording = _run_expecting_error(stack, stack_config(stack, overrides))
+    assert error.problems == expected
+    message = str(error)
+    assert f"has {len(expected)} config problem(s)" in message
+    assert "pulumi config set --path" in message
+    assert recording.resources == []
+
+
+def test_several_problems_are_reported_together():
+    overrides = {"cluster.eks.nodes.max": 1, "cluster.cloud": "eks", "environment": "prod", "cluster.eks.vpcCidr": "10.0.0.1/16"}
+    error, _ = _run_expecting_error("prod", stack_config("prod", overrides))
+    assert error.problems == [
+        "tradesense:cluster.eks.vpcCidr must be a CIDR block like 10.0.0.0/16 (10.0.0.1/16 has host bits set)",
+    ]
+    overrides.pop("cluster.eks.vpcCidr")
+    error, _ = _run_expecting_error("prod", stack_config("prod", overrides, secrets=False))
+    assert error.problems[0] == "tradesense:cluster.eks.nodes.max must be >= min (got 1 < 3)"
+    assert len(error.problems) == 4  # the bound plus three missing secrets
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_missing_secrets_name_the_exact_command(stack):
+    error, recording = _run_expecting_error(stack, stack_config(stack, secrets=False))
+    assert error.problems == [
+        f"tradesense:stripeApiKey is required in {stack} (Stripe secret API key for the backend); "
+        "set it with: pulumi config set --secret tradesense:stripeApiKey 'sk_live_...'",
+        f"tradesense:stripeWebhookSecret is required in {stack} (Stripe webhook signing secret); "
+        "set it with: pulumi config set --secret tradesense:stripeWebhookSecret 'whsec_...'",
+        f"tradesense:sentryDsn is required in {stack} (Sentry DSN for backend error reporting); "
+        "set it with: pulumi config set --secret tradesense:sentryDsn 'https://KEY@o0.ingest.sentry.io/0'",
+    ]
+    assert recording.resources == []
+
+
+def test_dev_runs_without_app_secrets():
+    recording = run_stack("dev", secrets=False)
+    assert recording.resources
+
+
+def test_config_error_is_a_run_error_so_the_cli_prints_no_traceback():
+    import pulumi
+
+    assert issubclass(ConfigError, pulumi.RunError)
+
+
+def test_only_cluster_package_imports_cloud_sdks():
+    offenders = []
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT)
+        if rel.parts[0] in {"venv", ".venv", "build"} or rel.parts[:2] == ("components", "cluster"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] in {"pulumi_aws", "pulumi_digitalocean"} for n in names):
+                offenders.append(str(rel))
+    assert offenders == []
+
+
+def test_program_registers_nothing_at_import_time():
+    source = Path(ROOT / "__main__.py").read_text()
+    tree = ast.parse(source)
+    top_level_calls = [n for n in tree.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)]
+    assert top_level_calls == []
