@@ -10,6 +10,7 @@ shaped like the real ones (ARNs, endpoints, OIDC issuers, DOKS versions).
 from __future__ import annotations
 
 import hashlib
+import logging
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,12 @@ class Recording:
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
     calls: list[tuple[str, dict]] = field(default_factory=list)
+    # (severity, message) of everything the program logged through pulumi.log.
+    logs: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [message for level, message in self.logs if level in ("WARNING", "ERROR")]
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -159,6 +166,23 @@ class RealisticMocks(pulumi.runtime.Mocks):
         return {}
 
 
+class _LogCollector(logging.Handler):
+    def __init__(self, recording: Recording):
+        super().__init__(level=logging.INFO)
+        self.recording = recording
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.recording.logs.append((record.levelname, record.getMessage()))
+
+
+def _program_logger(recording: Recording) -> logging.Logger:
+    logger = logging.getLogger(f"tradesense.mock.{id(recording)}")
+    logger.handlers = [_LogCollector(recording)]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: RealisticMocks):
         super().__init__(mocks)
@@ -210,7 +234,9 @@ def run_program(
     mocks = RealisticMocks(recording, region=region)
     pulumi.runtime.set_all_config(dict(config), list(secret_keys or []))
     settings.reset_options(project=project, stack=stack, preview=preview)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=RecordingMonitor(mocks))
+    pulumi.runtime.set_mocks(
+        mocks, project=project, stack=stack, preview=preview, monitor=RecordingMonitor(mocks), logger=_program_logger(recording)
+    )
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
     main = program or load_main()

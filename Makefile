@@ -1,0 +1,27 @@
+# Two entry points for a newcomer: `make plan` (offline plan of a stack) and `make test`.
+PYTHON ?= python3
+VENV := venv
+CHECKOV_VENV := .venv-checkov
+STACK ?= staging
+
+.PHONY: plan test bench
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# checkov pins libraries the Pulumi SDKs also use, so it lives in its own venv.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+plan: $(VENV)/.installed
+	$(VENV)/bin/python -m tools.plan --stack $(STACK)
+
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	$(VENV)/bin/python -m pytest -q
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python -m tools.bench_plan

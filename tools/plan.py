@@ -1,0 +1,138 @@
+"""Offline plan: render a stack without credentials, a Pulumi CLI or a cluster.
+
+    python -m tools.plan --stack staging [--out build/plan/staging]
+
+Runs the program under Pulumi's mock runtime in preview mode (tools.mock_runtime), prints a
+preview-style tree, evaluates the policy pack the way the engine would, and writes plan.json,
+manifests/, helm/ and policy.json. It is not a diff against real state and shows no
+provider-computed values beyond realistic stand-ins.
+
+Exit codes: 0 clean or advisory only, 1 mandatory policy violations, 2 usage or config error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from tools.mock_runtime import ROOT, Recording, run_program
+from tools.plan_output import display_outputs, resource_entry, tree_lines, type_counts, write_artifacts
+from tools.stack_files import PLACEHOLDER_PREFIX, StackConfigFiles, StackFileError, read_stack
+
+EXIT_OK, EXIT_MANDATORY, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass
+class PlanResult:
+    stack: str
+    recording: Recording
+    required_secrets: list[dict]
+    violations: list[dict] = field(default_factory=list)
+
+    @property
+    def mandatory(self) -> list[dict]:
+        return [v for v in self.violations if v["enforcement"] == "mandatory"]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_MANDATORY if self.mandatory else EXIT_OK
+
+
+def offline_config(files: StackConfigFiles) -> tuple[dict[str, str], list[str], list[dict]]:
+    """The stack's config plus a marked placeholder for every secret it cannot supply offline."""
+    from components.config import SECRETS
+
+    config = dict(files.config)
+    secret_keys = list(files.secret_keys)
+    env = config.get("tradesense:environment", "")
+    required: list[dict] = []
+    for spec in SECRETS.values():
+        if spec.full_key in files.encrypted_keys:
+            required.append({"key": spec.full_key, "state": "set in stack file (encrypted; placeholder used offline)"})
+        elif env in spec.required_in and spec.full_key not in config:
+            config[spec.full_key] = PLACEHOLDER_PREFIX + spec.full_key
+            secret_keys.append(spec.full_key)
+            required.append({"key": spec.full_key, "state": "missing: set before a real deploy", "command": spec.set_command})
+    return config, secret_keys, required
+
+
+def build_plan(stack: str, root: Path = ROOT, config_overrides: Optional[dict[str, str]] = None) -> PlanResult:
+    files = read_stack(stack, root)
+    config, secret_keys, required = offline_config(files)
+    config.update(config_overrides or {})
+    recording = run_program(config, stack, secret_keys=secret_keys, project=files.project, preview=True)
+    result = PlanResult(stack=stack, recording=recording, required_secrets=required)
+    result.violations = evaluate_policies(recording, stack, root)
+    return result
+
+
+def evaluate_policies(recording: Recording, stack: str, root: Path) -> list[dict]:
+    from tools.policy_eval import evaluate, load_policy_config
+
+    return [asdict(v) for v in evaluate(recording.resources, load_policy_config(stack, root))]
+
+
+def plan_document(result: PlanResult) -> dict:
+    rec = result.recording
+    return {
+        "stack": result.stack,
+        "mode": "offline preview under Pulumi's mock runtime (no state diff, no provider-computed values)",
+        "summary": {"create": len(rec.resources), "byType": dict(type_counts(rec.resources))},
+        "resources": [resource_entry(r) for r in rec.resources],
+        "outputs": display_outputs(rec),
+        "requiredSecrets": result.required_secrets,
+        "warnings": rec.warnings,
+    }
+
+
+def render_text(result: PlanResult, out: Path) -> str:
+    rec = result.recording
+    lines = [f"Previewing update (tradesense/{result.stack}) offline under Pulumi's mock runtime", ""]
+    lines += tree_lines(rec, f"tradesense-{result.stack}")
+    lines += ["", "Resources:", f"    + {len(rec.resources)} to create", ""]
+    lines += [f"    {count:>4}  {type_}" for type_, count in type_counts(rec.resources)]
+    lines += ["", "Outputs:"] + [f"    {k}: {v}" for k, v in display_outputs(rec).items()]
+    if rec.warnings:
+        lines += ["", "Warnings:"] + [f"    warning: {w}" for w in rec.warnings]
+    lines += ["", "Secrets a real deploy needs:"]
+    lines += [f"    {s['key']}: {s['state']}" + (f"\n        {s['command']}" if "command" in s else "") for s in result.required_secrets]
+    if not result.required_secrets:
+        lines.append("    none missing")
+    lines += ["", "Policy verdicts:"]
+    for level in ("mandatory", "advisory"):
+        found = [v for v in result.violations if v["enforcement"] == level]
+        lines.append(f"  {level}: {len(found)} violation(s)")
+        lines += [f"    [{v['policy']}] {v['resource_name'] or 'stack'}: {v['message']}" for v in found]
+    lines += ["", f"Wrote {out}/plan.json, manifests/, helm/ and policy.json"]
+    return "\n".join(lines)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", required=True, help="stack name: a Pulumi.<stack>.yaml must exist")
+    parser.add_argument("--out", type=Path, help="output folder (default: build/plan/<stack>)")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_USAGE if exc.code else EXIT_OK
+    from components.config import ConfigError
+
+    out = args.out or ROOT / "build" / "plan" / args.stack
+    try:
+        result = build_plan(args.stack)
+    except StackFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    write_artifacts(result.recording, out, plan_document(result), result.violations)
+    print(render_text(result, out))
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

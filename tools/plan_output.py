@@ -1,0 +1,133 @@
+"""Turn a `Recording` into the plan's artefacts: redacted JSON, Kubernetes manifests, Helm values, a tree.
+
+Redaction is structural: anything the program marked secret, and every value under a
+Kubernetes Secret's `data`/`stringData`, becomes "[secret]" before it is printed or written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from tools.mock_runtime import Recording, Resource, is_secret
+
+SECRET = "[secret]"
+UNKNOWN_TEXT = "[unknown until apply]"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+# Kinds the API server keeps outside any namespace (built-in and the CRDs this program uses).
+CLUSTER_SCOPED = {
+    "Namespace", "Node", "PersistentVolume", "StorageClass", "CSIDriver", "PriorityClass", "RuntimeClass",
+    "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "APIService", "IngressClass",
+    "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding", "ClusterIssuer", "GatewayClass", "VolumeSnapshotClass",
+}
+
+
+def redact(value: Any) -> Any:
+    if is_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    if value == _UNKNOWN:
+        return UNKNOWN_TEXT
+    return value
+
+
+def manifest(resource: Resource) -> dict:
+    obj = redact(resource.inputs)
+    if obj.get("kind") == "Secret":
+        for field in ("data", "stringData"):
+            if isinstance(obj.get(field), dict):
+                obj[field] = {k: SECRET for k in obj[field]}
+            elif field in obj:
+                obj[field] = SECRET
+    return obj
+
+
+def manifest_path(obj: dict) -> Path:
+    meta = obj.get("metadata") or {}
+    kind, name = obj["kind"], meta.get("name", "unnamed")
+    folder = "_cluster" if kind in CLUSTER_SCOPED else meta.get("namespace", "default")
+    return Path(folder) / f"{kind.lower()}-{name}.yaml"
+
+
+def helm_release(resource: Resource) -> dict:
+    inputs = redact(resource.inputs)
+    return {
+        "name": inputs.get("name", resource.name),
+        "chart": inputs.get("chart"),
+        "version": inputs.get("version"),
+        "repository": (inputs.get("repositoryOpts") or {}).get("repo"),
+        "namespace": inputs.get("namespace"),
+        "values": inputs.get("values") or {},
+    }
+
+
+def resource_entry(resource: Resource) -> dict:
+    return {
+        "urn": resource.urn,
+        "type": resource.type,
+        "name": resource.name,
+        "parent": resource.parent or None,
+        "provider": resource.provider.rsplit("::", 1)[0] if resource.provider else None,
+        "protect": resource.protect,
+        "retainOnDelete": resource.retain_on_delete,
+        "ignoreChanges": resource.ignore_changes,
+        "dependencies": sorted(resource.dependencies),
+        "inputs": manifest(resource) if resource.type.startswith("kubernetes:") else redact(resource.inputs),
+    }
+
+
+def write_artifacts(recording: Recording, out: Path, plan: dict, violations: list[dict]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=True, default=str) + "\n")
+    (out / "policy.json").write_text(json.dumps(violations, indent=2) + "\n")
+    for folder in ("manifests", "helm"):
+        for stale in sorted((out / folder).rglob("*.yaml"), reverse=True) if (out / folder).exists() else []:
+            stale.unlink()
+    for resource in recording.kubernetes_objects():
+        obj = manifest(resource)
+        path = out / "manifests" / manifest_path(obj)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(obj, sort_keys=False, default_flow_style=False))
+    for resource in recording.of_type(HELM_RELEASE):
+        release = helm_release(resource)
+        path = out / "helm" / f"{release['name']}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(release, sort_keys=False, default_flow_style=False))
+
+
+def tree_lines(recording: Recording, stack_label: str) -> list[str]:
+    children: dict[str, list[Resource]] = {}
+    urns = {r.urn for r in recording.resources}
+    for resource in recording.resources:
+        parent = resource.parent if resource.parent in urns else ""
+        children.setdefault(parent, []).append(resource)
+    width = max([len(r.type) for r in recording.resources] + [20]) + 8
+    lines = [f"     {'Type':<{width}} Name", f" +   {'pulumi:pulumi:Stack':<{width}} {stack_label}"]
+
+    def walk(parent: str, prefix: str) -> None:
+        kids = sorted(children.get(parent, []), key=lambda r: (r.custom, r.type, r.name))
+        for index, kid in enumerate(kids):
+            last = index == len(kids) - 1
+            branch = f"{prefix}{'└─ ' if last else '├─ '}{kid.type}"
+            lines.append(f" +   {branch:<{width}} {kid.name}{'  [protect]' if kid.protect else ''}")
+            walk(kid.urn, prefix + ("   " if last else "│  "))
+
+    walk("", "")
+    return lines
+
+
+def type_counts(resources: Iterable[Resource]) -> list[tuple[str, int]]:
+    return sorted(Counter(r.type for r in resources).items())
+
+
+def display_outputs(recording: Recording) -> dict[str, Any]:
+    return {k: SECRET if k in recording.secret_outputs else redact(v) for k, v in sorted(recording.outputs.items())}
