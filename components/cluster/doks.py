@@ -99,8 +99,9 @@ class DoksCluster(pulumi.ComponentResource):
                 "service.beta.kubernetes.io/do-loadbalancer-size-unit": "1",
                 "service.beta.kubernetes.io/do-loadbalancer-disable-lets-encrypt-dns-records": "true",
             },
-            # DOKS installs metrics-server; its node-pool autoscaler owns node counts.
-            has_metrics_server=True,
+            # DOKS ships no metrics-server (DigitalOcean documents it as a Marketplace add-on);
+            # its node-pool autoscaler owns node counts.
+            has_metrics_server=False,
             node_autoscaler="provider",
         )
         self.register_outputs({"clusterId": cluster.id, "version": cluster.version})
