@@ -1,12 +1,16 @@
 """TradeSense stack: load config, then cluster, platform, app, and stack outputs."""
 
+from components.app.app import build_app
 from components.cluster.factory import build_cluster, export_cluster
 from components.config import load_config
+from components.platform.platform import build_platform
 
 
 def main() -> None:
     cfg = load_config()
     cluster = build_cluster(cfg)
+    platform = build_platform(cfg, cluster)
+    build_app(cfg, cluster, platform)
     export_cluster(cfg, cluster)
 
 

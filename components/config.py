@@ -68,6 +68,9 @@ SECRETS: dict[str, SecretSpec] = {
         SecretSpec("stripeWebhookSecret", "Stripe webhook signing secret", STAGING_AND_PROD, "whsec_..."),
         SecretSpec("sentryDsn", "Sentry DSN for backend error reporting", STAGING_AND_PROD,
                    "https://KEY@o0.ingest.sentry.io/0"),
+        # Optional: without it Alertmanager routes alerts to a null receiver (the plan warns outside dev).
+        SecretSpec("alertmanagerReceivers", "Alertmanager receivers (YAML list; see components/platform/alertmanager_config.py)",
+                   example="$(cat receivers.yaml)"),
     )
 }
 

@@ -67,3 +67,30 @@ def recommended_labels(name: str, component: str, part_of: str = "tradesense", v
 def selector_labels(name: str, part_of: str = "tradesense") -> dict[str, str]:
     """The immutable subset used in selectors and NetworkPolicies."""
     return {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": part_of}
+
+
+# --- Pod-level defaults for workloads (appended for the app layer; any component may use them).
+
+
+def service_account_settings(mount_token: bool = False) -> dict[str, Any]:
+    """ServiceAccount fields: no API token in pods unless a workload explicitly needs one."""
+    return {"automountServiceAccountToken": mount_token}
+
+
+def pod_spec_defaults(
+    service_account: str,
+    run_as_user: int = 10001,
+    fs_group: Optional[int] = None,
+    mount_service_account_token: bool = False,
+) -> dict[str, Any]:
+    """The hardened part of every pod spec: identity, security context, no injected service env.
+
+    `enableServiceLinks: false` stops Kubernetes injecting `<SERVICE>_PORT=tcp://...` variables,
+    which collide with settings such as `POSTGRES_PORT` or `REDIS_PORT` and leak the topology.
+    """
+    return {
+        "serviceAccountName": service_account,
+        "automountServiceAccountToken": mount_service_account_token,
+        "enableServiceLinks": False,
+        "securityContext": pod_security_context(run_as_user=run_as_user, fs_group=fs_group),
+    }

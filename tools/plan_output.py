@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from tools.mock_runtime import Recording, Resource, is_secret
+from tools.mock_runtime import Recording, Resource, is_secret, unwrap_secrets
 
 SECRET = "[secret]"
 UNKNOWN_TEXT = "[unknown until apply]"
@@ -41,14 +41,16 @@ def redact(value: Any) -> Any:
 
 
 def manifest(resource: Resource) -> dict:
-    obj = redact(resource.inputs)
-    if obj.get("kind") == "Secret":
+    inputs = dict(resource.inputs)
+    if inputs.get("kind") == "Secret":
+        # The SDK marks the whole data map secret; keep its keys, hide every value.
         for field in ("data", "stringData"):
-            if isinstance(obj.get(field), dict):
-                obj[field] = {k: SECRET for k in obj[field]}
-            elif field in obj:
-                obj[field] = SECRET
-    return obj
+            value = unwrap_secrets(inputs[field]) if field in inputs else None
+            if isinstance(value, dict):
+                inputs[field] = {k: SECRET for k in value}
+            elif field in inputs:
+                inputs[field] = SECRET
+    return redact(inputs)
 
 
 def manifest_path(obj: dict) -> Path:

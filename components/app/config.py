@@ -1,9 +1,188 @@
-"""`tradesense:app` config section (TradeSense workloads and their sizing)."""
+"""`tradesense:app` config section (TradeSense workloads and their sizing).
+
+Defaults are the deployment guide's numbers (backend 500m/512Mi requests, 2000m/2Gi limits;
+frontend 250m/256Mi, 1000m/1Gi). Stack files set what differs per stack: image tags, HPA
+bounds, storage sizes and log level. Every field can be set with
+`pulumi config set --path tradesense:app.<key> <value>`.
+"""
 
 from __future__ import annotations
 
-from components.config_base import Section
+from typing import Iterable, Literal, Optional
+
+from pydantic import Field
+
+from components.app.quantities import CPU_PATTERN, MEMORY_PATTERN, cpu_millicores, memory_bytes
+from components.config_base import Environment, Problem, Section
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+# Redis eviction policies (redis.conf `maxmemory-policy`).
+EvictionPolicy = Literal[
+    "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
+    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+]
+
+# Official images, pinned to a patch release. Digests cannot be looked up offline: set
+# `digest` per stack (`crane digest docker.io/library/postgres:15.18-trixie`) to pin content.
+# Postgres also pins the Debian release: a glibc upgrade changes collation order, which
+# silently corrupts text indexes, so moving off trixie must be a deliberate REINDEX event.
+POSTGRES_IMAGE = ("docker.io/library/postgres", "15.18-trixie")
+REDIS_IMAGE = ("docker.io/library/redis", "7.4.10")
+
+
+TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+REPOSITORY_PATTERN = r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)+$"
+
+
+class Image(Section):
+    repository: str = Field(pattern=REPOSITORY_PATTERN)
+    # Required in practice (see problems); optional here so the section has a default.
+    tag: Optional[str] = Field(None, pattern=TAG_PATTERN)
+    digest: Optional[str] = Field(None, pattern=r"^sha256:[a-f0-9]{64}$")
+
+    def problems(self, env: Environment) -> Iterable[Problem]:
+        if self.tag is None:
+            yield "tag", f"is required: the release of {self.repository} to run, e.g. 1.4.2"
+        elif self.tag == "latest":
+            yield "tag", "must name a release, not 'latest' (a moving tag makes rollouts and rollbacks unrepeatable)"
+
+    @property
+    def ref(self) -> str:
+        ref = f"{self.repository}:{self.tag}"
+        return f"{ref}@{self.digest}" if self.digest else ref
+
+
+# Per-workload image sections, so a stack file can set just `image.tag`.
+class BackendImage(Image):
+    repository: str = Field("ghcr.io/tradesense/backend", pattern=REPOSITORY_PATTERN)
+
+
+class FrontendImage(Image):
+    repository: str = Field("ghcr.io/tradesense/frontend", pattern=REPOSITORY_PATTERN)
+
+
+class PostgresImage(Image):
+    repository: str = Field(POSTGRES_IMAGE[0], pattern=REPOSITORY_PATTERN)
+    tag: Optional[str] = Field(POSTGRES_IMAGE[1], pattern=TAG_PATTERN)
+
+
+class RedisImage(Image):
+    repository: str = Field(REDIS_IMAGE[0], pattern=REPOSITORY_PATTERN)
+    tag: Optional[str] = Field(REDIS_IMAGE[1], pattern=TAG_PATTERN)
+
+
+class Compute(Section):
+    cpu: str = Field(pattern=CPU_PATTERN)
+    memory: str = Field(pattern=MEMORY_PATTERN)
+
+
+class Resources(Section):
+    requests: Compute
+    limits: Compute
+
+    def problems(self, env: Environment) -> Iterable[Problem]:
+        if cpu_millicores(self.requests.cpu) > cpu_millicores(self.limits.cpu):
+            yield "requests.cpu", f"must be <= limits.cpu (got {self.requests.cpu} > {self.limits.cpu})"
+        if memory_bytes(self.requests.memory) > memory_bytes(self.limits.memory):
+            yield "requests.memory", f"must be <= limits.memory (got {self.requests.memory} > {self.limits.memory})"
+
+    def as_spec(self) -> dict:
+        return {
+            "requests": {"cpu": self.requests.cpu, "memory": self.requests.memory},
+            "limits": {"cpu": self.limits.cpu, "memory": self.limits.memory},
+        }
+
+
+def _resources(req_cpu: str, req_mem: str, lim_cpu: str, lim_mem: str) -> Resources:
+    return Resources(requests=Compute(cpu=req_cpu, memory=req_mem), limits=Compute(cpu=lim_cpu, memory=lim_mem))
+
+
+class Autoscaling(Section):
+    min_replicas: int = Field(1, ge=1)
+    max_replicas: int = Field(2, ge=1)
+    # Average utilisation relative to the container's requests.
+    target_cpu_percent: int = Field(60, ge=10, le=100)
+    target_memory_percent: int = Field(80, ge=10, le=100)
+
+    def problems(self, env: Environment) -> Iterable[Problem]:
+        if self.max_replicas < self.min_replicas:
+            yield "maxReplicas", f"must be >= minReplicas (got {self.max_replicas} < {self.min_replicas})"
+        if env == "prod" and self.min_replicas < 2:
+            yield "minReplicas", f"must be >= 2 in prod so a node or zone loss keeps serving (got {self.min_replicas})"
+
+
+class WebWorkload(Section):
+    """Shared shape of the stateless backend and frontend."""
+
+    image: Image
+    resources: Resources
+    autoscaling: Autoscaling = Autoscaling()
+    # UID the container runs as; the image's files must be readable by it.
+    run_as_user: int = Field(10001, ge=1)
+
+
+class BackendConfig(WebWorkload):
+    image: BackendImage = BackendImage()
+    resources: Resources = _resources("500m", "512Mi", "2000m", "2Gi")
+
+
+class FrontendConfig(WebWorkload):
+    image: FrontendImage = FrontendImage()
+    resources: Resources = _resources("250m", "256Mi", "1000m", "1Gi")
+
+
+class MigrationsConfig(Section):
+    # Runs in the backend image, with the backend's DATABASE_URL.
+    command: list[str] = Field(default_factory=lambda: ["alembic", "upgrade", "head"], min_length=1)
+    # Job activeDeadlineSeconds: a hung migration fails the update instead of blocking it.
+    timeout_seconds: int = Field(900, ge=60, le=7200)
+    # Retries for transient failures (the database restarting); 0 = fail on the first error.
+    backoff_limit: int = Field(1, ge=0, le=5)
+    resources: Resources = _resources("250m", "256Mi", "1000m", "1Gi")
+
+
+class DataStore(Section):
+    image: Image
+    # PVC size at creation. Later changes are ignored (the volume template is immutable):
+    # grow a volume by expanding its PVC, see README.
+    storage: str = Field(pattern=MEMORY_PATTERN)
+    resources: Resources
+
+
+class PostgresConfig(DataStore):
+    image: PostgresImage = PostgresImage()
+    storage: str = Field("10Gi", pattern=MEMORY_PATTERN)
+    resources: Resources = _resources("500m", "1Gi", "2000m", "2Gi")
+    database: str = Field("tradesense", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    user: str = Field("tradesense", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # Must cover every backend pod's pool at maxReplicas, plus migrations, backups and admin.
+    max_connections: int = Field(100, ge=20, le=5000)
+
+
+class RedisConfig(DataStore):
+    image: RedisImage = RedisImage()
+    storage: str = Field("2Gi", pattern=MEMORY_PATTERN)
+    resources: Resources = _resources("100m", "256Mi", "500m", "512Mi")
+    # The guide uses Redis as a cache (hit-rate target > 80%): evict least-recently-used keys.
+    maxmemory_policy: EvictionPolicy = "allkeys-lru"
 
 
 class AppConfig(Section):
-    pass
+    log_level: LogLevel = "INFO"
+    # Stripe publishable key (pk_...): public by design, so plain config, not a secret.
+    stripe_publishable_key: Optional[str] = Field(None, pattern=r"^pk_(test|live)_[A-Za-z0-9]+$")
+    backend: BackendConfig = BackendConfig()
+    frontend: FrontendConfig = FrontendConfig()
+    migrations: MigrationsConfig = MigrationsConfig()
+    postgres: PostgresConfig = PostgresConfig()
+    redis: RedisConfig = RedisConfig()
+
+    def problems(self, env: Environment) -> Iterable[Problem]:
+        key = self.stripe_publishable_key
+        if key is None:
+            if env != "dev":
+                yield "stripePublishableKey", (
+                    f"is required in {env} (the frontend's PUBLIC_STRIPE_KEY); set it with: "
+                    "pulumi config set --path tradesense:app.stripePublishableKey pk_...")
+        elif env == "prod" and not key.startswith("pk_live_"):
+            yield "stripePublishableKey", "must be a live key (pk_live_...) in prod: test keys cannot take payments"

@@ -8,7 +8,7 @@ PrometheusRules wait for the release that brings their CRDs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Optional
+from typing import Any, Literal, Mapping, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -30,6 +30,12 @@ class EdgeInterface:
     ingress_class: Optional[str] = None
     # Resources a route/ingress must wait for (CRDs, controller release, Gateway).
     ready: tuple[pulumi.Resource, ...] = ()
+    # The guide's security headers (name -> value) that every HTTPS response carries.
+    security_headers: Mapping[str, str] = field(default_factory=dict)
+    # gateway-api: an HTTPRoute rule filter setting those headers. Gateway API has no
+    # Gateway-wide response filter, so EVERY rule of every HTTPS HTTPRoute must include it.
+    # ingress-nginx: None (the controller adds the headers itself).
+    response_headers_filter: Optional[Mapping[str, Any]] = None
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,6 @@ from pulumi_policy.proxy import UnknownValueError
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
 
-_MISSING = object()
-
-
 @contextmanager
 def skip_unknown() -> Iterator[None]:
     """Swallow `UnknownValueError`: a value unknown at preview skips the check reading it."""
@@ -74,6 +71,14 @@ def as_list(value: Any) -> list:
     if is_list(value):
         return [value[i] for i in range(len(value))]
     return [value]
+
+
+def known_list(obj: Any, *path: Any) -> list:
+    """`as_list(get(obj, *path))`, or [] when the list itself is unknown at preview."""
+    try:
+        return as_list(get(obj, *path))
+    except UnknownValueError:
+        return []
 
 
 def as_dict(value: Any) -> dict:
@@ -169,7 +174,7 @@ class Workload:
     kind: str
     name: str
     namespace: Optional[str]  # None when unknown at preview
-    labels: Mapping
+    labels: Optional[Mapping]  # pod template labels; None when unknown at preview
     spec: Mapping  # the pod spec
     resource_type: str
 
@@ -205,9 +210,9 @@ def workload_of(resource_type: str, props: Mapping, name: str, provider: Any = N
     except UnknownValueError:
         namespace = None
     try:
-        labels = get(template, "metadata", "labels") or {}
+        labels: Optional[Mapping] = get(template, "metadata", "labels") or {}
     except UnknownValueError:
-        labels = {}
+        labels = None
     spec = get(template, "spec") or {}
     return Workload(kind_of(resource_type), object_name(props, name), namespace, labels, spec, resource_type)
 

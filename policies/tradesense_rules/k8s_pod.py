@@ -18,6 +18,7 @@ from ._util import (
     effective,
     get,
     is_mapping,
+    known_list,
     matches_any,
     pod_policy,
     skip_unknown,
@@ -57,16 +58,14 @@ def run_as_non_root(workload: Workload, config: Mapping) -> Iterator[str]:
 
 def run_as_root_user(workload: Workload, config: Mapping) -> Iterator[str]:
     with skip_unknown():
-        for field_name in ("runAsUser", "runAsGroup"):
-            value = get(workload.spec, "securityContext", field_name)
-            if value is not None and float(value) == 0:
-                yield f"{workload.describe()} sets pod securityContext.{field_name}=0 (root)"
+        value = get(workload.spec, "securityContext", "runAsUser")
+        if value is not None and float(value) == 0:
+            yield f"{workload.describe()} sets pod securityContext.runAsUser=0 (root)"
     for role, name, container in workload.containers():
-        for field_name in ("runAsUser", "runAsGroup"):
-            with skip_unknown():
-                value = get(container, "securityContext", field_name)
-                if value is not None and float(value) == 0:
-                    yield f"{role} '{name}' in {workload.describe()} sets securityContext.{field_name}=0 (root)"
+        with skip_unknown():
+            value = get(container, "securityContext", "runAsUser")
+            if value is not None and float(value) == 0:
+                yield f"{role} '{name}' in {workload.describe()} sets securityContext.runAsUser=0 (root)"
 
 
 def drop_all_capabilities(workload: Workload, config: Mapping) -> Iterator[str]:
@@ -106,7 +105,7 @@ def host_namespaces(workload: Workload, config: Mapping) -> Iterator[str]:
 
 
 def host_path_volumes(workload: Workload, config: Mapping) -> Iterator[str]:
-    for volume in as_list(get(workload.spec, "volumes")):
+    for volume in known_list(workload.spec, "volumes"):
         with skip_unknown():
             if get(volume, "hostPath") is not None:
                 yield f"{workload.describe()} mounts hostPath volume '{get(volume, 'name')}' ({get(volume, 'hostPath', 'path')})"
@@ -115,7 +114,7 @@ def host_path_volumes(workload: Workload, config: Mapping) -> Iterator[str]:
 def host_ports(workload: Workload, config: Mapping) -> Iterator[str]:
     allowed = {int(p) for p in config.get("allowedHostPorts", [])}
     for role, name, container in workload.containers():
-        for port in as_list(get(container, "ports")):
+        for port in known_list(container, "ports"):
             with skip_unknown():
                 host_port = get(port, "hostPort")
                 if host_port and int(float(host_port)) not in allowed:
@@ -124,7 +123,7 @@ def host_ports(workload: Workload, config: Mapping) -> Iterator[str]:
 
 def volume_types(workload: Workload, config: Mapping) -> Iterator[str]:
     allowed = set(config.get("allowedVolumeTypes", RESTRICTED_VOLUME_TYPES))
-    for volume in as_list(get(workload.spec, "volumes")):
+    for volume in known_list(workload.spec, "volumes"):
         with skip_unknown():
             types = [key for key in volume if key not in _VOLUME_META_KEYS]
             bad = sorted(t for t in types if t not in allowed)
@@ -215,7 +214,7 @@ def default_namespace(workload: Workload, config: Mapping) -> Iterator[str]:
 
 
 # Env names that hold credentials: matched on whole `_`-separated words.
-SECRET_NAME_WORDS = {"PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "SECRETS", "TOKEN", "KEY", "APIKEY", "DSN", "CREDENTIAL", "CREDENTIALS", "PRIVATE"}
+SECRET_NAME_WORDS = {"PASSWORD", "PASSWD", "PASS", "SECRET", "SECRETS", "TOKEN", "KEY", "APIKEY", "DSN", "CREDENTIAL", "CREDENTIALS"}
 SECRET_NAMES = {"DATABASE_URL", "DB_URL", "REDIS_URL", "AMQP_URL", "CONNECTION_STRING"}
 # Literal values that are credentials whatever the variable is called.
 SECRET_VALUE_PATTERNS = [
@@ -230,17 +229,29 @@ SECRET_VALUE_PATTERNS = [
 ]
 
 
+# Values meant for browsers (e.g. PUBLIC_STRIPE_KEY, a publishable pk_ key) are public by design.
+PUBLIC_NAME_WORDS = {"PUBLIC", "PUBLISHABLE"}
+
+
+# `*_FILE` variables (POSTGRES_PASSWORD_FILE) hold the path of a mounted secret file: the
+# pattern this rule recommends, not a credential.
+PATH_SUFFIXES = ("_FILE", "_PATH", "_DIR")
+
+
 def secret_like_name(env_name: str) -> bool:
     upper = env_name.upper()
     if upper in SECRET_NAMES:
         return True
-    return any(word in SECRET_NAME_WORDS for word in re.split(r"[_.-]+", upper))
+    if upper.endswith(PATH_SUFFIXES):
+        return False
+    words = set(re.split(r"[_.-]+", upper))
+    return not words & PUBLIC_NAME_WORDS and bool(words & SECRET_NAME_WORDS)
 
 
 def literal_secret_env(workload: Workload, config: Mapping) -> Iterator[str]:
     allowed = set(config.get("allowedEnvNames") or [])
     for role, name, container in workload.containers():
-        for entry in as_list(get(container, "env")):
+        for entry in known_list(container, "env"):
             with skip_unknown():
                 env_name = str(get(entry, "name") or "")
                 if env_name in allowed:
@@ -276,7 +287,7 @@ POD_POLICIES = [
     ),
     pod_policy(
         "k8s-pod-disallow-run-as-root-user",
-        "Pods and containers must not set runAsUser or runAsGroup to 0 (PSS restricted).",
+        "Pods and containers must not set runAsUser=0 (PSS restricted).",
         run_as_root_user,
         MANDATORY,
     ),

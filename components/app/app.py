@@ -1,0 +1,154 @@
+"""TradeSense workloads on any cluster: wires secrets, data stores, migrations, backend,
+frontend, routing and network policies together, in the order a rollout needs.
+
+Takes only the cluster and platform interfaces; imports no cloud SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Mapping, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.app.backend import Backend, BackendArgs
+from components.app.config import AppConfig
+from components.app.frontend import Frontend, FrontendArgs
+from components.app.migrations import Migrations, MigrationsArgs
+from components.app.network_policies import NetworkPolicies, NetworkPoliciesArgs
+from components.app.placement import Placement
+from components.app.postgres import Postgres, PostgresArgs
+from components.app.redis import Redis, RedisArgs
+from components.app.routing import Routing, RoutingArgs
+from components.app.secrets import CONFIG_SECRET_ENV, AppSecrets, AppSecretsArgs
+from components.app.workloads import BACKEND, POSTGRES, REDIS, service_host
+from components.config_base import Environment
+from components.platform.interface import PlatformInterface
+
+if TYPE_CHECKING:
+    from components.cluster.interface import ClusterInterface
+    from components.config import StackConfig
+
+
+@dataclass(frozen=True)
+class TradeSenseAppArgs:
+    settings: AppConfig
+    environment: Environment
+    # Prod: stateful volumes and generated credentials survive stack deletion.
+    protect: bool
+    # Backend env var -> secret config value (None if unset).
+    config_secrets: Mapping[str, Optional[pulumi.Output[str]]]
+    provider: k8s.Provider
+    storage_class: str
+    platform: PlatformInterface
+
+
+class TradeSenseApp(pulumi.ComponentResource):
+    url: pulumi.Output[str]
+    api_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: TradeSenseAppArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("tradesense:app:TradeSenseApp", name, None, opts)
+        settings, platform = args.settings, args.platform
+        namespace = platform.app_namespace
+        namespace_resource = platform.namespaces.get(namespace)
+        placement = Placement(
+            namespace=namespace,
+            provider=args.provider,
+            prerequisites=(namespace_resource,) if namespace_resource is not None else (),
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        apex, www = platform.hostnames[0], platform.hostnames[1]
+
+        # Policies first: the migration Job must already be allowed to reach Postgres when it starts.
+        network = NetworkPolicies(f"{name}-network-policies", NetworkPoliciesArgs(
+            placement=placement,
+            edge_namespace=platform.edge.namespace,
+            edge_pod_labels=platform.edge.pod_labels,
+            prometheus_namespace=platform.monitoring_namespace,
+            prometheus_pod_labels=platform.prometheus_pod_labels,
+        ), child)
+        secrets = AppSecrets(f"{name}-secrets", AppSecretsArgs(
+            placement=placement,
+            database=settings.postgres.database,
+            database_user=settings.postgres.user,
+            database_host=service_host(POSTGRES, namespace),
+            database_port=POSTGRES.port,
+            redis_host=service_host(REDIS, namespace),
+            redis_port=REDIS.port,
+            config_secrets=args.config_secrets,
+            protect=args.protect,
+        ), child)
+        baseline = (*network.policies, *secrets.secrets)
+
+        postgres = Postgres(f"{name}-postgres", PostgresArgs(
+            placement=placement,
+            config=settings.postgres,
+            password=secrets.postgres_password,
+            storage_class=args.storage_class,
+            retain_data=args.protect,
+            depends_on=baseline,
+        ), child)
+        redis = Redis(f"{name}-redis", RedisArgs(
+            placement=placement,
+            config=settings.redis,
+            password=secrets.redis_password,
+            auth_file=secrets.redis_auth_file,
+            storage_class=args.storage_class,
+            retain_data=args.protect,
+            depends_on=baseline,
+        ), child)
+        migrations = Migrations(f"{name}-migrations", MigrationsArgs(
+            placement=placement,
+            backend=settings.backend,
+            config=settings.migrations,
+            database_url=secrets.database_url,
+            depends_on=(*baseline, postgres.store.stateful_set),
+        ), child)
+        backend = Backend(f"{name}-backend", BackendArgs(
+            placement=placement,
+            config=settings.backend,
+            environment=args.environment,
+            log_level=settings.log_level,
+            cors_origins=(f"https://{apex}", f"https://{www}"),
+            secret_env=secrets.backend_env,
+            # Roll out only after the schema is migrated and the data stores are up.
+            depends_on=(*baseline, migrations.job, redis.store.stateful_set),
+        ), child)
+        frontend = Frontend(f"{name}-frontend", FrontendArgs(
+            placement=placement,
+            config=settings.frontend,
+            api_base_url=f"https://{platform.api_hostname}",
+            internal_api_base_url=f"http://{service_host(BACKEND, namespace)}:{BACKEND.port}",
+            stripe_publishable_key=settings.stripe_publishable_key,
+            depends_on=baseline,
+        ), child)
+        Routing(f"{name}-routing", RoutingArgs(
+            placement=placement,
+            edge=platform.edge,
+            apex_hostname=apex,
+            www_hostname=www,
+            api_hostname=platform.api_hostname,
+            all_hostnames=tuple(platform.hostnames),
+            tls_secret_name=platform.tls_secret_name,
+            tls_secret_namespace=platform.tls_secret_namespace,
+            depends_on=(backend.workload.service, frontend.workload.service),
+        ), child)
+
+        self.url = pulumi.Output.from_input(f"https://{apex}")
+        self.api_url = pulumi.Output.from_input(f"https://{platform.api_hostname}")
+        self.register_outputs({"url": self.url, "apiUrl": self.api_url})
+
+
+def build_app(cfg: "StackConfig", cluster: "ClusterInterface", platform: PlatformInterface) -> TradeSenseApp:
+    """The app for this stack, on `cluster`, behind `platform`'s edge."""
+    return TradeSenseApp("tradesense", TradeSenseAppArgs(
+        settings=cfg.settings.app,
+        environment=cfg.env,
+        protect=cfg.protect,
+        config_secrets={env: cfg.secret(key) for env, key in CONFIG_SECRET_ENV.items()},
+        provider=cluster.provider,
+        storage_class=cluster.storage_class,
+        platform=platform,
+    ))

@@ -1,0 +1,153 @@
+"""Zero-trust networking for the `tradesense` namespace: deny everything, then allow exactly
+the flows the application needs.
+
+  DNS                 every pod -> kube-system/kube-dns :53 UDP+TCP
+  frontend :3000      <- edge
+  backend  :8000      <- frontend, edge, Prometheus
+  postgres :5432      <- backend, migrations, backup/maintenance pods
+  redis    :6379      <- backend, backup/maintenance pods
+  frontend egress     -> backend :8000 (server-side rendering)
+  backend egress      -> postgres, redis, and HTTPS (443) to public addresses only
+  migrations egress   -> postgres
+  backup/maintenance  -> postgres, redis (their other egress, e.g. object storage, is theirs)
+
+Public addresses exclude private, carrier-grade NAT and link-local ranges (IPv4 and IPv6):
+that blocks the cloud metadata endpoints (169.254.169.254, fd00:ec2::254) and the EKS Pod
+Identity agent, and keeps in-cluster traffic to the explicit rules above. Backup and
+maintenance pods (later issues) only need the `app.kubernetes.io/component` label to reach
+the data stores.
+
+The guide's example selected `app: nginx` pods in the app namespace; the edge actually runs in
+its own namespace with its own labels, which the platform reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.app.placement import Placement
+from components.app.workloads import (
+    BACKEND,
+    DATA_STORE_CLIENT_COMPONENTS,
+    FRONTEND,
+    MIGRATIONS,
+    POSTGRES,
+    REDIS,
+    Workload,
+)
+from components.secure_defaults import recommended_labels
+
+NON_PUBLIC_IPV4 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]
+# fc00::/7 (unique local) holds AWS's IPv6 metadata address fd00:ec2::254; fe80::/10 is link-local.
+NON_PUBLIC_IPV6 = ["fc00::/7", "fe80::/10"]
+
+
+def same_namespace(workload: Workload) -> dict:
+    return {"podSelector": {"matchLabels": workload.selector}}
+
+
+def pods_in(namespace: str, labels: Mapping[str, str]) -> dict:
+    return {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+        "podSelector": {"matchLabels": dict(labels)},
+    }
+
+
+def tcp(port: int) -> dict:
+    return {"protocol": "TCP", "port": port}
+
+
+DATA_STORE_CLIENTS = {
+    "podSelector": {
+        "matchExpressions": [
+            {"key": "app.kubernetes.io/component", "operator": "In", "values": list(DATA_STORE_CLIENT_COMPONENTS)}
+        ]
+    }
+}
+PUBLIC_INTERNET = [
+    {"ipBlock": {"cidr": "0.0.0.0/0", "except": NON_PUBLIC_IPV4}},
+    {"ipBlock": {"cidr": "::/0", "except": NON_PUBLIC_IPV6}},
+]
+KUBE_DNS = pods_in("kube-system", {"k8s-app": "kube-dns"})
+
+
+@dataclass(frozen=True)
+class NetworkPoliciesArgs:
+    placement: Placement
+    edge_namespace: str
+    edge_pod_labels: Mapping[str, str]
+    prometheus_namespace: str
+    prometheus_pod_labels: Mapping[str, str]
+
+
+def policy_specs(args: NetworkPoliciesArgs) -> dict[str, dict]:
+    edge = pods_in(args.edge_namespace, args.edge_pod_labels)
+    prometheus = pods_in(args.prometheus_namespace, args.prometheus_pod_labels)
+
+    def ingress(*peers: dict, port: int) -> dict:
+        return {"from": list(peers), "ports": [tcp(port)]}
+
+    def egress_to(workload: Workload) -> dict:
+        return {"to": [same_namespace(workload)], "ports": [tcp(workload.port)]}
+
+    return {
+        "default-deny-all": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        "allow-dns": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [KUBE_DNS], "ports": [{"protocol": "UDP", "port": 53}, tcp(53)]}],
+        },
+        "allow-frontend": {
+            "podSelector": {"matchLabels": FRONTEND.selector},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [ingress(edge, port=FRONTEND.port)],
+            "egress": [egress_to(BACKEND)],
+        },
+        "allow-backend": {
+            "podSelector": {"matchLabels": BACKEND.selector},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [ingress(same_namespace(FRONTEND), edge, prometheus, port=BACKEND.port)],
+            "egress": [egress_to(POSTGRES), egress_to(REDIS), {"to": PUBLIC_INTERNET, "ports": [tcp(443)]}],
+        },
+        "allow-migrations": {
+            "podSelector": {"matchLabels": MIGRATIONS.selector},
+            "policyTypes": ["Egress"],
+            "egress": [egress_to(POSTGRES)],
+        },
+        "allow-data-store-clients": {
+            "podSelector": DATA_STORE_CLIENTS["podSelector"],
+            "policyTypes": ["Egress"],
+            "egress": [egress_to(POSTGRES), egress_to(REDIS)],
+        },
+        "allow-postgres": {
+            "podSelector": {"matchLabels": POSTGRES.selector},
+            "policyTypes": ["Ingress"],
+            "ingress": [ingress(same_namespace(BACKEND), same_namespace(MIGRATIONS), DATA_STORE_CLIENTS, port=POSTGRES.port)],
+        },
+        "allow-redis": {
+            "podSelector": {"matchLabels": REDIS.selector},
+            "policyTypes": ["Ingress"],
+            "ingress": [ingress(same_namespace(BACKEND), DATA_STORE_CLIENTS, port=REDIS.port)],
+        },
+    }
+
+
+class NetworkPolicies(pulumi.ComponentResource):
+    policies: tuple[k8s.networking.v1.NetworkPolicy, ...]
+
+    def __init__(self, name: str, args: NetworkPoliciesArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("tradesense:app:NetworkPolicies", name, None, opts)
+        self.policies = tuple(
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{policy_name}",
+                metadata=args.placement.metadata(policy_name, recommended_labels(policy_name, "network-policy")),
+                spec=spec,
+                opts=args.placement.opts(self),
+            )
+            for policy_name, spec in policy_specs(args).items()
+        )
+        self.register_outputs({"policies": list(policy_specs(args))})

@@ -1,0 +1,146 @@
+"""cert-manager with its CRDs, the ClusterIssuers, and the certificate for the stack's hostnames.
+
+Let's Encrypt staging and prod issuers exist wherever an ACME email is configured; both solve
+HTTP-01 through the selected edge (a Gateway HTTPRoute or an Ingress). Dev uses a self-signed
+issuer, since Let's Encrypt cannot reach a local cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.platform import charts
+from components.platform.chart_defaults import image_user_pod_context, locked_container_context, resources
+from components.secure_defaults import recommended_labels
+
+CERT_MANAGER_API = "cert-manager.io/v1"
+ACME_SERVERS = {
+    "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+    "letsencrypt-prod": "https://acme-v02.api.letsencrypt.org/directory",
+}
+SELF_SIGNED = "selfsigned"
+
+
+@dataclass(frozen=True)
+class CertManagerArgs:
+    namespace: k8s.core.v1.Namespace
+    namespace_name: str
+    provider: k8s.Provider
+    issuer: str
+    acme_email: Optional[str]
+    acme_solver: dict
+    hostnames: tuple[str, ...]
+    tls_secret_name: str
+    certificate_namespace: k8s.core.v1.Namespace
+    certificate_namespace_name: str
+    # Gateway API HTTP-01 needs cert-manager's Gateway support, and the CRDs before it starts.
+    gateway_api_crds: Optional[pulumi.Resource]
+    # What must exist before a challenge can be served (the Gateway, or the ingress controller).
+    certificate_waits_for: tuple[pulumi.Resource, ...]
+    highly_available: bool = True
+
+
+class CertManager(pulumi.ComponentResource):
+    release: k8s.helm.v3.Release
+    issuers: dict[str, k8s.apiextensions.CustomResource]
+    certificate: k8s.apiextensions.CustomResource
+
+    def __init__(self, name: str, args: CertManagerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("tradesense:platform:CertManager", name, None, opts)
+        before_release = [args.namespace] + ([args.gateway_api_crds] if args.gateway_api_crds else [])
+        self.release = charts.helm_release(
+            f"{name}-release",
+            charts.CERT_MANAGER,
+            args.namespace_name,
+            self._values(args),
+            parent=self,
+            provider=args.provider,
+            depends_on=before_release,
+        )
+        # The chart installs the CRDs and waits (startupapicheck) until its webhook answers.
+        after_crds = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.release])
+
+        self.issuers = {}
+        if args.acme_email:
+            for issuer_name, server in ACME_SERVERS.items():
+                self.issuers[issuer_name] = self._cluster_issuer(
+                    name,
+                    issuer_name,
+                    {
+                        "acme": {
+                            "server": server,
+                            "email": args.acme_email,
+                            "privateKeySecretRef": {"name": f"{issuer_name}-account-key"},
+                            "solvers": [args.acme_solver],
+                        }
+                    },
+                    after_crds,
+                )
+        if args.issuer == SELF_SIGNED:
+            self.issuers[SELF_SIGNED] = self._cluster_issuer(name, SELF_SIGNED, {"selfSigned": {}}, after_crds)
+        if args.issuer not in self.issuers:
+            raise ValueError(f"issuer {args.issuer} needs platform.acmeEmail")  # config problems() catch this first
+
+        self.certificate = k8s.apiextensions.CustomResource(
+            f"{name}-certificate",
+            api_version=CERT_MANAGER_API,
+            kind="Certificate",
+            metadata={
+                "name": args.tls_secret_name,
+                "namespace": args.certificate_namespace_name,
+                "labels": recommended_labels(args.tls_secret_name, "tls"),
+            },
+            spec={
+                "secretName": args.tls_secret_name,
+                "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": args.issuer},
+                "dnsNames": list(args.hostnames),
+                # A fresh key on every renewal, so a leaked key dies with its certificate.
+                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=args.provider,
+                depends_on=[self.release, self.issuers[args.issuer], args.certificate_namespace, *args.certificate_waits_for],
+            ),
+        )
+        self.register_outputs({"issuer": args.issuer, "certificate": args.tls_secret_name})
+
+    def _cluster_issuer(self, name: str, issuer_name: str, spec: dict, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+        return k8s.apiextensions.CustomResource(
+            f"{name}-issuer-{issuer_name}",
+            api_version=CERT_MANAGER_API,
+            kind="ClusterIssuer",
+            metadata={"name": issuer_name, "labels": recommended_labels(issuer_name, "tls")},
+            spec=spec,
+            opts=opts,
+        )
+
+    @staticmethod
+    def _values(args: CertManagerArgs) -> dict:
+        replicas = 2 if args.highly_available else 1
+        small = resources("10m", "64Mi", cpu_limit="200m", memory_limit="128Mi")
+        hardened = {"securityContext": image_user_pod_context(), "containerSecurityContext": locked_container_context()}
+        values: dict = {
+            "crds": {"enabled": True, "keep": True},
+            # Leader-election leases in cert-manager's own namespace, not kube-system.
+            "global": {"leaderElection": {"namespace": args.namespace_name}},
+            "replicaCount": replicas,
+            "podDisruptionBudget": {"enabled": args.highly_available},
+            "resources": resources("50m", "128Mi", cpu_limit="500m", memory_limit="256Mi"),
+            **hardened,
+            "webhook": {"replicaCount": replicas, "resources": small, **hardened},
+            "cainjector": {"replicaCount": replicas, "resources": resources("20m", "128Mi", cpu_limit="200m", memory_limit="256Mi"), **hardened},
+            "startupapicheck": {"resources": small, **hardened},
+            "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
+        }
+        if args.gateway_api_crds is not None:
+            values["config"] = {
+                "apiVersion": "controller.config.cert-manager.io/v1alpha1",
+                "kind": "ControllerConfiguration",
+                "enableGatewayAPI": True,
+            }
+        return values

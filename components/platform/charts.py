@@ -1,0 +1,68 @@
+"""Every chart the platform installs, pinned, and the one way this program installs a chart.
+
+Versions were checked against the projects' release notes and compatibility tables (README,
+"Platform charts"). Upgrading a chart is a one-line change here plus its upgrade notes. An
+OCI chart has no repository: Helm takes it by its full oci:// reference instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class ChartRef:
+    chart: str
+    version: str
+    # An https Helm repository; None for an OCI chart, whose `chart` is the full oci:// reference.
+    repo: Optional[str] = None
+
+
+CERT_MANAGER = ChartRef("cert-manager", "v1.21.1", "https://charts.jetstack.io")
+NGINX_GATEWAY_FABRIC = ChartRef("oci://ghcr.io/nginx/charts/nginx-gateway-fabric", "2.6.5")
+# The final upstream release: the project was retired in March 2026.
+INGRESS_NGINX = ChartRef("ingress-nginx", "4.15.1", "https://kubernetes.github.io/ingress-nginx")
+KUBE_PROMETHEUS_STACK = ChartRef("kube-prometheus-stack", "88.6.5", "https://prometheus-community.github.io/helm-charts")
+METRICS_SERVER = ChartRef("metrics-server", "3.13.0", "https://kubernetes-sigs.github.io/metrics-server/")
+CLUSTER_AUTOSCALER = ChartRef("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler")
+
+# Gateway API standard channel, the release NGINX Gateway Fabric 2.6.x is built against.
+GATEWAY_API_VERSION = "v1.5.1"
+GATEWAY_API_CRDS_URL = (
+    f"https://github.com/kubernetes-sigs/gateway-api/releases/download/{GATEWAY_API_VERSION}/standard-install.yaml"
+)
+
+# Helm waits for every object of a release to be ready, up to this long.
+RELEASE_TIMEOUT_SECONDS = 600
+
+
+def helm_release(
+    name: str,
+    ref: ChartRef,
+    namespace: str,
+    values: Mapping[str, Any],
+    parent: pulumi.Resource,
+    provider: pulumi.ProviderResource,
+    depends_on: Sequence[pulumi.Resource] = (),
+    release_name: Optional[str] = None,
+) -> k8s.helm.v3.Release:
+    """A pinned release into a namespace this program created (never Helm's own)."""
+    return k8s.helm.v3.Release(
+        name,
+        name=release_name or ref.chart.rsplit("/", 1)[-1],
+        chart=ref.chart,
+        version=ref.version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=ref.repo) if ref.repo else None,
+        namespace=namespace,
+        create_namespace=False,
+        values=dict(values),
+        # A failed upgrade rolls its own new objects back instead of leaving them half-applied.
+        cleanup_on_fail=True,
+        max_history=10,
+        timeout=RELEASE_TIMEOUT_SECONDS,
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on)),
+    )

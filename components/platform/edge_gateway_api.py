@@ -1,0 +1,183 @@
+"""Default edge: Gateway API (standard channel CRDs) served by NGINX Gateway Fabric.
+
+The Gateway owns the only public Service: NGF provisions an NGINX Deployment and a
+LoadBalancer Service per Gateway, and copies `spec.infrastructure.annotations` onto them, which
+is how the cloud's load-balancer annotations reach that Service. Port 80 only redirects to
+HTTPS (and serves cert-manager's HTTP-01 challenge routes, whose exact-path match outranks the
+redirect's prefix match); one HTTPS listener per hostname terminates TLS with the platform
+certificate and accepts HTTPRoutes from the app namespace only.
+
+The CRDs come from the pinned upstream release file through `yaml.v2.ConfigFile`, which the
+provider renders: under the mock runtime it is one resource with no children, so tests check
+its pinned URL and the dependency edges, not the CRD bodies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.platform import charts
+from components.platform.chart_defaults import resources
+from components.platform.interface import EdgeInterface
+from components.platform.security_headers import SECURITY_HEADERS, response_header_filter
+from components.secure_defaults import recommended_labels
+
+GATEWAY_CLASS = "nginx"
+GATEWAY_NAME = "tradesense"
+HTTP_LISTENER = "http"
+# The label Gateway API implementations (GEP-1762) put on a Gateway's data-plane pods.
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+GATEWAY_API_GROUP = "gateway.networking.k8s.io/v1"
+
+
+@dataclass(frozen=True)
+class GatewayApiEdgeArgs:
+    namespace: k8s.core.v1.Namespace
+    namespace_name: str
+    app_namespace: str
+    hostnames: tuple[str, ...]
+    tls_secret_name: str
+    load_balancer_annotations: Mapping[str, str]
+    service_type: str
+    replicas: int
+    provider: k8s.Provider
+
+
+def https_listener_name(hostname: str, apex: str) -> str:
+    prefix = hostname.removesuffix(apex).rstrip(".")
+    return f"https-{prefix or 'apex'}"
+
+
+class GatewayApiEdge(pulumi.ComponentResource):
+    interface: EdgeInterface
+    crds: k8s.yaml.v2.ConfigFile
+    controller: k8s.helm.v3.Release
+    gateway: k8s.apiextensions.CustomResource
+    # The ACME HTTP-01 solver for ClusterIssuers, and what a Certificate must wait for.
+    acme_solver: dict
+    certificate_namespace: str
+    certificate_waits_for: tuple[pulumi.Resource, ...]
+
+    def __init__(self, name: str, args: GatewayApiEdgeArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("tradesense:platform:GatewayApiEdge", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        apex = args.hostnames[0]
+
+        self.crds = k8s.yaml.v2.ConfigFile(f"{name}-gateway-api-crds", file=charts.GATEWAY_API_CRDS_URL, opts=child)
+
+        self.controller = charts.helm_release(
+            f"{name}-nginx-gateway-fabric",
+            charts.NGINX_GATEWAY_FABRIC,
+            args.namespace_name,
+            self._values(args),
+            parent=self,
+            provider=args.provider,
+            depends_on=[args.namespace, self.crds],
+        )
+
+        infrastructure: dict = {"labels": {"app.kubernetes.io/part-of": "tradesense"}}
+        if args.load_balancer_annotations:
+            infrastructure["annotations"] = dict(args.load_balancer_annotations)
+        https_listeners = [
+            {
+                "name": https_listener_name(host, apex),
+                "hostname": host,
+                "port": 443,
+                "protocol": "HTTPS",
+                "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": args.tls_secret_name}]},
+                "allowedRoutes": {
+                    "namespaces": {"from": "Selector", "selector": {"matchLabels": {"kubernetes.io/metadata.name": args.app_namespace}}},
+                    "kinds": [{"kind": "HTTPRoute"}],
+                },
+            }
+            for host in args.hostnames
+        ]
+        self.gateway = k8s.apiextensions.CustomResource(
+            f"{name}-gateway",
+            api_version=GATEWAY_API_GROUP,
+            kind="Gateway",
+            metadata={
+                "name": GATEWAY_NAME,
+                "namespace": args.namespace_name,
+                "labels": recommended_labels(GATEWAY_NAME, "edge"),
+            },
+            spec={
+                "gatewayClassName": GATEWAY_CLASS,
+                "infrastructure": infrastructure,
+                "listeners": [
+                    # Only the platform's redirect and cert-manager's challenge routes live here.
+                    {"name": HTTP_LISTENER, "port": 80, "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "Same"}}},
+                    *https_listeners,
+                ],
+            },
+            # The GatewayClass comes from the NGF release, the Gateway kind from the CRDs.
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.crds, self.controller]),
+        )
+
+        redirect = k8s.apiextensions.CustomResource(
+            f"{name}-https-redirect",
+            api_version=GATEWAY_API_GROUP,
+            kind="HTTPRoute",
+            metadata={
+                "name": "https-redirect",
+                "namespace": args.namespace_name,
+                "labels": recommended_labels("https-redirect", "edge"),
+            },
+            spec={
+                "parentRefs": [{"name": GATEWAY_NAME, "sectionName": HTTP_LISTENER}],
+                "hostnames": list(args.hostnames),
+                "rules": [
+                    {
+                        "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                        "filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}],
+                    }
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.crds, self.gateway]),
+        )
+
+        self.acme_solver = {
+            "http01": {
+                "gatewayHTTPRoute": {
+                    "parentRefs": [
+                        {"name": GATEWAY_NAME, "namespace": args.namespace_name, "kind": "Gateway", "sectionName": HTTP_LISTENER}
+                    ]
+                }
+            }
+        }
+        # The Gateway looks its certificate Secret up in its own namespace.
+        self.certificate_namespace = args.namespace_name
+        self.certificate_waits_for = (self.gateway, redirect)
+        self.interface = EdgeInterface(
+            kind="gateway-api",
+            namespace=args.namespace_name,
+            pod_labels={GATEWAY_NAME_LABEL: GATEWAY_NAME},
+            gateway_name=GATEWAY_NAME,
+            https_sections=tuple(listener["name"] for listener in https_listeners),
+            ready=(self.crds, self.controller, self.gateway),
+            security_headers=dict(SECURITY_HEADERS),
+            response_headers_filter=response_header_filter(),
+        )
+        self.register_outputs({"gateway": GATEWAY_NAME, "httpsSections": list(self.interface.https_sections)})
+
+    @staticmethod
+    def _values(args: GatewayApiEdgeArgs) -> dict:
+        return {
+            "nginxGateway": {
+                "gatewayClassName": GATEWAY_CLASS,
+                "replicas": 2 if args.replicas > 1 else 1,
+                "resources": resources("100m", "128Mi", cpu_limit="500m", memory_limit="256Mi"),
+                # No usage reports leave production clusters; no raw NGINX config from routes.
+                "productTelemetry": {"enable": False},
+                "snippets": {"enable": False},
+            },
+            "nginx": {
+                "replicas": args.replicas,
+                "service": {"type": args.service_type, "externalTrafficPolicy": "Local"},
+                "container": {"resources": resources("100m", "128Mi", cpu_limit="1", memory_limit="512Mi")},
+            },
+        }

@@ -1,0 +1,219 @@
+"""The platform layer: namespaces, edge, cert-manager, monitoring and autoscaling on any cluster.
+
+Takes only the cluster interface (no cloud SDK) and hands the app layer a `PlatformInterface`.
+Order on an empty cluster: namespaces -> Gateway API CRDs -> edge controller and cert-manager
+(in parallel) -> Gateway and issuers -> certificate; monitoring and autoscaling in parallel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+
+from components.cluster.interface import ClusterInterface
+from components.config import StackConfig
+from components.platform import alertmanager_config
+from components.platform.autoscaling import Autoscaling, AutoscalingArgs
+from components.platform.cert_manager import CertManager, CertManagerArgs
+from components.platform.config import PlatformConfig
+from components.platform.edge_gateway_api import GatewayApiEdge, GatewayApiEdgeArgs
+from components.platform.edge_ingress_nginx import IngressNginxEdge, IngressNginxEdgeArgs
+from components.platform.interface import PlatformInterface
+from components.platform.monitoring import DASHBOARD_LABEL, PROMETHEUS_POD_LABELS, Monitoring, MonitoringArgs
+from components.platform.namespaces import PRIVILEGED, RESTRICTED, NamespaceSpec, PlatformNamespaces, PlatformNamespacesArgs
+
+APP_NAMESPACE = "tradesense"
+MONITORING_NAMESPACE = "monitoring"
+NODE_EXPORTER_NAMESPACE = "node-exporter"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+AUTOSCALING_NAMESPACE = "autoscaling"
+EDGE_NAMESPACES = {"gateway-api": "nginx-gateway", "ingress-nginx": "ingress-nginx"}
+TLS_SECRET = "tradesense-tls"
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    cluster: ClusterInterface
+    config: PlatformConfig
+    env: str
+    protect: bool
+    alertmanager_receivers: Optional[pulumi.Output[str]]
+    # The cluster's Kubernetes minor (EKS), for version-matched add-ons.
+    kubernetes_version: Optional[str] = None
+
+
+def namespace_specs(cfg: PlatformConfig, cluster: ClusterInterface) -> tuple[NamespaceSpec, ...]:
+    specs = [
+        NamespaceSpec(APP_NAMESPACE, RESTRICTED, "TradeSense workloads", stateful=True),
+        NamespaceSpec(EDGE_NAMESPACES[cfg.edge], RESTRICTED, f"edge ({cfg.edge})"),
+        NamespaceSpec(CERT_MANAGER_NAMESPACE, RESTRICTED, "cert-manager"),
+        NamespaceSpec(MONITORING_NAMESPACE, RESTRICTED, "Prometheus, Alertmanager, Grafana", stateful=True),
+        NamespaceSpec(NODE_EXPORTER_NAMESPACE, PRIVILEGED, "node-exporter (host metrics need host access)"),
+    ]
+    if not cluster.has_metrics_server or cluster.node_autoscaler == "cluster-autoscaler":
+        specs.append(NamespaceSpec(AUTOSCALING_NAMESPACE, RESTRICTED, "metrics-server, cluster-autoscaler"))
+    return tuple(specs)
+
+
+class Platform(pulumi.ComponentResource):
+    interface: PlatformInterface
+    grafana_admin_password: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("tradesense:platform:Platform", name, None, opts)
+        cfg, cluster = args.config, args.cluster
+        ha = args.env != "dev"
+        child = pulumi.ResourceOptions(parent=self)
+
+        namespaces = PlatformNamespaces(
+            f"{name}-namespaces",
+            PlatformNamespacesArgs(namespace_specs(cfg, cluster), cluster.provider, protect=args.protect),
+            opts=child,
+        ).by_name
+        edge_ns = EDGE_NAMESPACES[cfg.edge]
+
+        if cfg.edge == "gateway-api":
+            edge = GatewayApiEdge(
+                f"{name}-edge",
+                GatewayApiEdgeArgs(
+                    namespace=namespaces[edge_ns],
+                    namespace_name=edge_ns,
+                    app_namespace=APP_NAMESPACE,
+                    hostnames=cfg.hostnames,
+                    tls_secret_name=TLS_SECRET,
+                    load_balancer_annotations=cluster.load_balancer_annotations,
+                    service_type=cfg.edge_service_type,
+                    replicas=cfg.edge_replicas,
+                    provider=cluster.provider,
+                ),
+                opts=child,
+            )
+        else:
+            edge = IngressNginxEdge(
+                f"{name}-edge",
+                IngressNginxEdgeArgs(
+                    namespace=namespaces[edge_ns],
+                    namespace_name=edge_ns,
+                    app_namespace=APP_NAMESPACE,
+                    load_balancer_annotations=cluster.load_balancer_annotations,
+                    service_type=cfg.edge_service_type,
+                    replicas=cfg.edge_replicas,
+                    provider=cluster.provider,
+                ),
+                opts=child,
+            )
+
+        CertManager(
+            f"{name}-cert-manager",
+            CertManagerArgs(
+                namespace=namespaces[CERT_MANAGER_NAMESPACE],
+                namespace_name=CERT_MANAGER_NAMESPACE,
+                provider=cluster.provider,
+                issuer=cfg.issuer_for(args.env),
+                acme_email=cfg.acme_email,
+                acme_solver=edge.acme_solver,
+                hostnames=cfg.hostnames,
+                tls_secret_name=TLS_SECRET,
+                certificate_namespace=namespaces[edge.certificate_namespace],
+                certificate_namespace_name=edge.certificate_namespace,
+                gateway_api_crds=edge.crds,
+                certificate_waits_for=edge.certificate_waits_for,
+                highly_available=ha,
+            ),
+            opts=child,
+        )
+
+        monitoring = Monitoring(
+            f"{name}-monitoring",
+            MonitoringArgs(
+                namespace=namespaces[MONITORING_NAMESPACE],
+                namespace_name=MONITORING_NAMESPACE,
+                node_exporter_namespace=namespaces[NODE_EXPORTER_NAMESPACE],
+                node_exporter_namespace_name=NODE_EXPORTER_NAMESPACE,
+                provider=cluster.provider,
+                storage_class=cluster.storage_class,
+                config=cfg.monitoring,
+                receivers=args.alertmanager_receivers,
+                highly_available=ha,
+            ),
+            opts=child,
+        )
+
+        if AUTOSCALING_NAMESPACE in namespaces:
+            Autoscaling(
+                f"{name}-autoscaling",
+                AutoscalingArgs(
+                    cluster=cluster,
+                    namespace=namespaces[AUTOSCALING_NAMESPACE],
+                    namespace_name=AUTOSCALING_NAMESPACE,
+                    kubernetes_version=args.kubernetes_version,
+                    highly_available=ha,
+                ),
+                opts=child,
+            )
+
+        hostnames = cfg.hostnames
+        self.grafana_admin_password = monitoring.grafana_admin_password
+        self.interface = PlatformInterface(
+            edge=edge.interface,
+            domain=hostnames[0],
+            hostnames=hostnames,
+            api_hostname=hostnames[2],
+            app_namespace=APP_NAMESPACE,
+            monitoring_namespace=MONITORING_NAMESPACE,
+            tls_secret_name=TLS_SECRET,
+            tls_secret_namespace=edge.certificate_namespace,
+            prometheus_pod_labels=dict(PROMETHEUS_POD_LABELS),
+            # Prometheus selects ServiceMonitors and PrometheusRules everywhere: no label needed.
+            monitoring_labels={},
+            dashboard_label=dict(DASHBOARD_LABEL),
+            monitoring_crds=monitoring.release,
+            namespaces=dict(namespaces),
+        )
+        self.register_outputs({"edge": cfg.edge, "hostnames": list(hostnames)})
+
+
+def build_platform(cfg: StackConfig, cluster: ClusterInterface) -> PlatformInterface:
+    """Build the platform for the stack and export what an operator needs from it."""
+    settings = cfg.settings.platform
+    _check_receivers()
+    receivers = cfg.secret(alertmanager_config.SECRET_KEY)
+    if receivers is None and cfg.env != "dev":
+        pulumi.log.warn(
+            f"tradesense:{alertmanager_config.SECRET_KEY} is not set: Alertmanager routes every alert to the 'null' "
+            f"receiver, so nobody is notified in {cfg.env}. Set it with: "
+            f"pulumi config set --secret tradesense:{alertmanager_config.SECRET_KEY} \"$(cat receivers.yaml)\""
+        )
+    cluster_settings = cfg.settings.cluster
+    platform = Platform(
+        "platform",
+        PlatformArgs(
+            cluster=cluster,
+            config=settings,
+            env=cfg.env,
+            protect=cfg.protect,
+            alertmanager_receivers=receivers,
+            kubernetes_version=cluster_settings.eks.version if cluster_settings.cloud == "eks" else None,
+        ),
+    )
+    interface = platform.interface
+    pulumi.export("edge", interface.edge.kind)
+    pulumi.export("hostnames", list(interface.hostnames))
+    pulumi.export("grafanaAdminPassword", platform.grafana_admin_password)
+    return interface
+
+
+def _check_receivers() -> None:
+    """Fail early, with the key's name, when the receivers secret is malformed (never echo it)."""
+    from pulumi.runtime import config as runtime_config
+
+    raw = runtime_config.get_config(f"tradesense:{alertmanager_config.SECRET_KEY}")
+    try:
+        alertmanager_config.parse_receivers(raw)
+    except alertmanager_config.ReceiversError as exc:
+        raise pulumi.RunError(
+            f"tradesense:{alertmanager_config.SECRET_KEY} {exc}; fix it with: "
+            f"pulumi config set --secret tradesense:{alertmanager_config.SECRET_KEY} \"$(cat receivers.yaml)\""
+        ) from None

@@ -1,0 +1,21 @@
+"""TradeSense policy rules. Standalone: imports only pulumi_policy and the standard library, so
+the engine can load it from the pack directory and tools can import `policies.tradesense_rules`."""
+
+from __future__ import annotations
+
+from . import aws, aws_s3, digitalocean, helm, k8s_network, k8s_pod, stack
+
+ALL_POLICIES = [
+    *k8s_pod.POD_POLICIES,
+    *k8s_network.POLICIES,
+    *helm.POLICIES,
+    *aws.POLICIES,
+    *aws_s3.POLICIES,
+    *digitalocean.POLICIES,
+    *stack.POLICIES,
+]
+
+_names = [policy.name for policy in ALL_POLICIES]
+assert len(_names) == len(set(_names)), "policy names must be unique"
+
+__all__ = ["ALL_POLICIES"]

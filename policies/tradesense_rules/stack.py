@@ -1,0 +1,307 @@
+"""Stack rules: properties of the whole stack rather than of one resource.
+
+NetworkPolicy coverage, PodDisruptionBudgets, backups and the environment-dependent rules.
+Stack rules see resource outputs. HPA minimums and `protect` are per-resource facts, so those
+two are resource rules (the engine passes `opts.protect` to resource rules); they still take the
+stack's environment as an option like the other environment-dependent rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pulumi_policy import (
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError
+
+from ._util import (
+    ADVISORY,
+    MANDATORY,
+    POD_KINDS,
+    Workload,
+    as_list,
+    environment,
+    environment_option,
+    get,
+    kind_of,
+    object_name,
+    resolve_namespace,
+    schema,
+    selector_is_empty,
+    selector_matches,
+    skip_unknown,
+    string_list,
+    workload_of,
+)
+
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+HPA_TYPES = {"kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "kubernetes:autoscaling/v1:HorizontalPodAutoscaler"}
+CRONJOB = "kubernetes:batch/v1:CronJob"
+REPLICATED_KINDS = {"kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet"}
+APP_NAMESPACES = ["tradesense"]
+COMPONENT_LABEL = "app.kubernetes.io/component"
+STATEFUL_TYPES = [
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:core/v1:PersistentVolumeClaim",
+    "kubernetes:core/v1:PersistentVolume",
+    "aws:eks/cluster:Cluster",
+    "aws:eks/nodeGroup:NodeGroup",
+    "aws:kms/key:Key",
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketV2:BucketV2",
+    "aws:rds/instance:Instance",
+    "aws:rds/cluster:Cluster",
+    "digitalocean:index/kubernetesCluster:KubernetesCluster",
+    "digitalocean:index/databaseCluster:DatabaseCluster",
+    "digitalocean:index/volume:Volume",
+    "digitalocean:index/spacesBucket:SpacesBucket",
+]
+
+
+def _namespace(resource: PolicyResource) -> Optional[str]:
+    try:
+        return resolve_namespace(resource.props, resource.provider)
+    except UnknownValueError:
+        return None
+
+
+def _workloads(resources: list[PolicyResource], kinds=POD_KINDS) -> list[tuple[PolicyResource, Workload]]:
+    found = []
+    for resource in resources:
+        if resource.resource_type in kinds:
+            with skip_unknown():
+                workload = workload_of(resource.resource_type, resource.props, resource.name, resource.provider)
+                if workload is not None:
+                    found.append((resource, workload))
+    return found
+
+
+def _app_namespaces_in_stack(args: StackValidationArgs) -> list[str]:
+    """Configured app namespaces that this stack creates or puts objects into."""
+    wanted = list(args.get_config().get("appNamespaces", APP_NAMESPACES))
+    present = set()
+    for resource in args.resources:
+        if not resource.resource_type.startswith("kubernetes:"):
+            continue
+        with skip_unknown():
+            if resource.resource_type == NAMESPACE:
+                present.add(object_name(resource.props, resource.name))
+            elif get(resource.props, "metadata", "namespace"):
+                present.add(get(resource.props, "metadata", "namespace"))
+    return [ns for ns in wanted if ns in present]
+
+
+def _network_policies(args: StackValidationArgs) -> list[PolicyResource]:
+    return [r for r in args.resources if r.resource_type == NETWORK_POLICY]
+
+
+def _is_default_deny(policy: PolicyResource) -> bool:
+    spec = get(policy.props, "spec") or {}
+    types = {str(t) for t in as_list(get(spec, "policyTypes"))}
+    return (
+        selector_is_empty(get(spec, "podSelector"))
+        and {"Ingress", "Egress"} <= types
+        and not as_list(get(spec, "ingress"))
+        and not as_list(get(spec, "egress"))
+    )
+
+
+def default_deny(args: StackValidationArgs, report_violation) -> None:
+    policies = _network_policies(args)
+    for namespace in _app_namespaces_in_stack(args):
+        unknown = False
+        found = False
+        for policy in policies:
+            policy_namespace = _namespace(policy)
+            try:
+                if policy_namespace is None:
+                    unknown = unknown or _is_default_deny(policy)
+                elif policy_namespace == namespace and _is_default_deny(policy):
+                    found = True
+            except UnknownValueError:
+                unknown = unknown or policy_namespace in (None, namespace)
+        if not found and not unknown:
+            report_violation(
+                f"Namespace {namespace} has no default-deny NetworkPolicy (empty podSelector, policyTypes Ingress and Egress, no rules)"
+            )
+
+
+def pods_selected(args: StackValidationArgs, report_violation) -> None:
+    namespaces = set(_app_namespaces_in_stack(args))
+    # Allow policies: those selecting specific pods. A default deny selects everything but allows nothing.
+    selectors: dict[str, list[Any]] = {}
+    unknown_namespaces: set[Optional[str]] = set()
+    for policy in _network_policies(args):
+        namespace = _namespace(policy)
+        try:
+            selector = get(policy.props, "spec", "podSelector")
+            if namespace is None:
+                raise UnknownValueError("", [])
+            if not selector_is_empty(selector):
+                selectors.setdefault(namespace, []).append(selector)
+        except UnknownValueError:
+            unknown_namespaces.add(namespace)
+    for resource, workload in _workloads(args.resources):
+        if workload.namespace not in namespaces:
+            continue
+        if workload.labels is None or workload.namespace in unknown_namespaces or None in unknown_namespaces:
+            continue
+        with skip_unknown():
+            labels = {key: workload.labels[key] for key in workload.labels}
+            if not any(selector_matches(s, labels) for s in selectors.get(workload.namespace, [])):
+                report_violation(
+                    f"{workload.describe()} (pod labels {labels}) is not selected by any NetworkPolicy allowing its traffic",
+                    resource.urn,
+                )
+
+
+def _hpa_targets(resources: list[PolicyResource]) -> set[tuple[Optional[str], str, str]]:
+    """(namespace, kind, name) of every HPA scale target."""
+    targets = set()
+    for hpa in resources:
+        if hpa.resource_type in HPA_TYPES:
+            with skip_unknown():
+                ref = get(hpa.props, "spec", "scaleTargetRef") or {}
+                targets.add((_namespace(hpa), str(get(ref, "kind")), str(get(ref, "name"))))
+    return targets
+
+
+def pod_disruption_budgets(args: StackValidationArgs, report_violation) -> None:
+    targets = _hpa_targets(args.resources)
+    budgets = [r for r in args.resources if r.resource_type == PDB]
+    for resource, workload in _workloads(args.resources, REPLICATED_KINDS):
+        with skip_unknown():
+            replicas = get(resource.props, "spec", "replicas", default=1)
+            scaled = (workload.namespace, workload.kind, workload.name) in targets
+            if float(replicas) <= 1 and not scaled or workload.labels is None:
+                continue
+            labels = {key: workload.labels[key] for key in workload.labels}
+            covered = False
+            for budget in budgets:
+                budget_namespace = _namespace(budget)
+                if budget_namespace not in (None, workload.namespace):
+                    continue
+                try:
+                    selector = get(budget.props, "spec", "selector")
+                    # policy/v1: a null selector selects nothing, an empty one selects the namespace.
+                    matches = selector is not None and selector_matches(selector, labels)
+                except UnknownValueError:
+                    matches = True  # cannot tell: do not report
+                if matches:
+                    covered = True
+                    break
+            if not covered:
+                why = "is scaled by an HPA" if scaled else f"runs {int(float(replicas))} replicas"
+                report_violation(f"{workload.describe()} {why} but no PodDisruptionBudget selects its pods", resource.urn)
+
+
+def _is_backup(resource: PolicyResource, component: str) -> Optional[bool]:
+    """True for an active backup CronJob, False for another CronJob, None when unknown."""
+    unknown = False
+    for path in (("metadata", "labels"), ("spec", "jobTemplate", "spec", "template", "metadata", "labels")):
+        try:
+            if get(resource.props, *path, COMPONENT_LABEL) == component:
+                return not get(resource.props, "spec", "suspend", default=False)
+        except UnknownValueError:
+            unknown = True
+    return None if unknown else False
+
+
+def backups(args: StackValidationArgs, report_violation) -> None:
+    config = args.get_config()
+    env = environment(config)
+    if env == "dev":
+        return
+    component = config.get("component", "backup")
+    verdicts = [_is_backup(r, component) for r in args.resources if r.resource_type == CRONJOB]
+    if True in verdicts or None in verdicts:
+        return  # a backup exists, or a CronJob whose labels are unknown at preview may be one
+    report_violation(f"No backup is configured in {env}: no active CronJob is labelled {COMPONENT_LABEL}={component}")
+
+
+def hpa_min_replicas(args: ResourceValidationArgs, report_violation) -> None:
+    if args.resource_type not in HPA_TYPES:
+        return
+    config = args.get_config()
+    if environment(config) != "prod":
+        return
+    minimum = float(config.get("minReplicas", 2))
+    with skip_unknown():
+        value = get(args.props, "spec", "minReplicas", default=1)  # Kubernetes defaults it to 1
+        if float(value) < minimum:
+            target = get(args.props, "spec", "scaleTargetRef", "name") or "?"
+            report_violation(
+                f"HorizontalPodAutoscaler {object_name(args.props, args.name)} (target {target}) has minReplicas "
+                f"{int(float(value))}; prod needs at least {int(minimum)}"
+            )
+
+
+def protected(args: ResourceValidationArgs, report_violation) -> None:
+    config = args.get_config()
+    if environment(config) != "prod":
+        return
+    if args.resource_type not in config.get("statefulTypes", STATEFUL_TYPES):
+        return
+    if not args.opts.protect:
+        report_violation(f"{kind_of(args.resource_type)} {args.name} holds state but is not protected (protect=True) in prod")
+
+
+POLICIES = [
+    StackValidationPolicy(
+        name="k8s-namespace-require-default-deny-network-policy",
+        description="Every app namespace must have a default-deny NetworkPolicy for both ingress and egress.",
+        validate=default_deny,
+        enforcement_level=MANDATORY,
+        config_schema=schema(appNamespaces=string_list("Namespaces that hold app workloads.", APP_NAMESPACES)),
+    ),
+    StackValidationPolicy(
+        name="k8s-pod-require-network-policy",
+        description="Every pod in an app namespace must be selected by a NetworkPolicy that allows its traffic.",
+        validate=pods_selected,
+        enforcement_level=MANDATORY,
+        config_schema=schema(appNamespaces=string_list("Namespaces that hold app workloads.", APP_NAMESPACES)),
+    ),
+    StackValidationPolicy(
+        name="k8s-workload-require-pod-disruption-budget",
+        description="Deployments and StatefulSets with more than one replica (or an HPA) must have a PodDisruptionBudget.",
+        validate=pod_disruption_budgets,
+        enforcement_level=ADVISORY,
+    ),
+    StackValidationPolicy(
+        name="stack-require-backup-cronjob",
+        description="Stacks outside dev must run a backup CronJob (labelled app.kubernetes.io/component=backup).",
+        validate=backups,
+        enforcement_level=ADVISORY,
+        config_schema=schema(
+            environment=environment_option("Stack environment; backups are required outside dev."),
+            component={"type": "string", "default": "backup", "description": "Value of app.kubernetes.io/component on backup CronJobs."},
+        ),
+    ),
+    ResourceValidationPolicy(
+        name="k8s-hpa-require-min-replicas",
+        description="HorizontalPodAutoscalers in prod must keep at least minReplicas (default 2) pods.",
+        validate=hpa_min_replicas,
+        enforcement_level=ADVISORY,
+        config_schema=schema(
+            environment=environment_option("Stack environment; the minimum applies in prod."),
+            minReplicas={"type": "integer", "minimum": 1, "default": 2, "description": "Smallest allowed spec.minReplicas."},
+        ),
+    ),
+    ResourceValidationPolicy(
+        name="stack-stateful-resources-require-protect",
+        description="Resources that hold state (clusters, keys, volumes, buckets, StatefulSets) must be protected in prod.",
+        validate=protected,
+        enforcement_level=ADVISORY,
+        config_schema=schema(
+            environment=environment_option("Stack environment; protection is required in prod."),
+            statefulTypes=string_list("Resource types that hold state.", STATEFUL_TYPES),
+        ),
+    ),
+]

@@ -1,0 +1,122 @@
+"""kube-prometheus-stack: storage, retention, selectors, Grafana secret, Alertmanager receivers."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.platform.conftest import SECRET, as_json, run_platform, stack_file
+from tools.mock_runtime import is_secret, unwrap_secrets
+
+STACKS = ("dev", "staging", "prod")
+KPS = "kube-prometheus-stack"
+RECEIVERS_KEY = "tradesense:alertmanagerReceivers"
+WEBHOOK = "https://hooks.slack.com/services/T000/B000/TESTVALUE-receivers"
+RECEIVERS = f"""
+- name: oncall
+  slack_configs:
+    - api_url: {WEBHOOK}
+      channel: "#alerts"
+- name: email
+  email_configs:
+    - to: ops@tradesense.com
+"""
+
+
+
+def _expected_storage_class(run) -> str:
+    if run.stack == "dev":
+        return stack_file("dev")["tradesense:cluster"]["existing"]["storageClass"]
+    if run.stack == "staging":
+        return "do-block-storage"  # DOKS's encrypted block-storage class
+    (sc,) = run.recording.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+    return sc.inputs["metadata"]["name"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_prometheus_storage_and_retention_follow_config(platform_runs, stack):
+    run = platform_runs[(stack, "gateway-api")]
+    spec = run.values(KPS)["prometheus"]["prometheusSpec"]
+    wanted = stack_file(stack)["tradesense:platform"]["monitoring"]
+    assert (spec["retention"], spec["retentionSize"]) == (wanted["retention"], wanted["retentionSize"])
+    claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert claim["resources"]["requests"]["storage"] == wanted["storageSize"]
+    assert claim["storageClassName"] == _expected_storage_class(run)
+    am_claim = run.values(KPS)["alertmanager"]["alertmanagerSpec"]["storage"]["volumeClaimTemplate"]["spec"]
+    assert am_claim["storageClassName"] == _expected_storage_class(run)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_operator_selects_monitors_and_rules_in_every_namespace(platform_runs, stack):
+    run = platform_runs[(stack, "gateway-api")]
+    spec = run.values(KPS)["prometheus"]["prometheusSpec"]
+    for kind in ("serviceMonitor", "podMonitor", "rule"):
+        assert spec[f"{kind}SelectorNilUsesHelmValues"] is False
+        assert spec.get(f"{kind}NamespaceSelector", {}) == {}
+        assert spec.get(f"{kind}Selector", {}) == {}
+    assert dict(run.platform.monitoring_labels) == {}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_grafana_password_is_generated_secret_and_never_in_helm_values(platform_runs, stack):
+    run = platform_runs[(stack, "gateway-api")]
+    password = run.recording.one("random:index/randomPassword:RandomPassword").outputs["result"]
+    assert len(password) >= 24
+    admin = run.values(KPS)["grafana"]["admin"]
+    secret = run.named(SECRET, admin["existingSecret"])
+    assert secret.inputs["metadata"]["namespace"] == run.releases()[KPS].inputs["namespace"]
+    # The engine sees the Secret's data as a secret (mocks mark the enclosing map).
+    assert is_secret(secret.inputs["stringData"])
+    string_data = unwrap_secrets(secret.inputs["stringData"])
+    assert string_data[admin["passwordKey"]] == password
+    assert admin["userKey"] in string_data
+    for release in run.recording.of_type("kubernetes:helm.sh/v3:Release"):
+        assert password not in as_json(release.inputs)
+    assert run.depends_on(run.releases()[KPS], secret)
+    assert "grafanaAdminPassword" in run.recording.secret_outputs
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_dashboards_sidecar_watches_the_interface_label(platform_runs, stack):
+    run = platform_runs[(stack, "gateway-api")]
+    dashboards = run.values(KPS)["grafana"]["sidecar"]["dashboards"]
+    assert dashboards["enabled"] is True
+    assert dict(run.platform.dashboard_label) == {dashboards["label"]: dashboards["labelValue"]}
+    assert dashboards["searchNamespace"] == "ALL"
+
+
+@pytest.fixture(scope="module")
+def with_receivers():
+    return run_platform("prod", extra_config={RECEIVERS_KEY: RECEIVERS}, secret_keys=[RECEIVERS_KEY])
+
+
+def test_alertmanager_receivers_come_from_secret_config_only(with_receivers):
+    run = with_receivers
+    spec = run.values(KPS)["alertmanager"]["alertmanagerSpec"]
+    assert spec["useExistingSecret"] is True
+    secret = run.named(SECRET, spec["configSecret"])
+    assert is_secret(secret.inputs["stringData"])
+    (rendered,) = unwrap_secrets(secret.inputs["stringData"]).values()
+    config = yaml.safe_load(rendered)
+    names = [r["name"] for r in config["receivers"]]
+    assert {"oncall", "email"} <= set(names)
+    assert config["route"]["receiver"] == "oncall"
+    assert WEBHOOK in rendered
+    for release in run.recording.of_type("kubernetes:helm.sh/v3:Release"):
+        assert WEBHOOK not in as_json(release.inputs)
+    assert not [w for w in run.recording.warnings if RECEIVERS_KEY in w]
+
+
+def test_without_receivers_staging_and_prod_warn_and_dev_does_not(platform_runs):
+    for stack in STACKS:
+        warned = [w for w in platform_runs[(stack, "gateway-api")].recording.warnings if RECEIVERS_KEY in w]
+        assert len(warned) == (0 if stack == "dev" else 1), stack
+
+
+def test_malformed_receivers_fail_naming_the_key_without_echoing_it():
+    bad = "- slack_configs: [{api_url: https://hooks.slack.com/services/SECRETVALUE}]"
+    with pytest.raises(Exception) as info:
+        run_platform("prod", extra_config={RECEIVERS_KEY: bad}, secret_keys=[RECEIVERS_KEY])
+    message = str(info.value)
+    assert message.startswith(f"{RECEIVERS_KEY} entry 0 must be a mapping with a 'name'")
+    assert "SECRETVALUE" not in message
