@@ -6,6 +6,7 @@ its network switched off). Under CI a missing tool is a failure, never a skip.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import subprocess
@@ -67,7 +68,7 @@ def load_allowlist() -> dict[str, str]:
 
 
 def _allowed(allowlist: dict[str, str], check_id: str, resource: str) -> bool:
-    return f"{check_id}|*" in allowlist or f"{check_id}|{resource}" in allowlist
+    return any(fnmatch.fnmatchcase(f"{check_id}|{resource}", pattern) for pattern in allowlist)
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])

@@ -37,6 +37,8 @@ def redact(value: Any) -> Any:
         return [redact(v) for v in value]
     if value == _UNKNOWN:
         return UNKNOWN_TEXT
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire protocol carries every number as a double
     return value
 
 

@@ -132,7 +132,11 @@ class EksCluster(pulumi.ComponentResource):
         identity = IrsaIdentity(oidc.arn, oidc.url, aws_provider)
 
         # Networking add-ons come before nodes: without bootstrap add-ons nodes never get Ready otherwise.
-        network_addons = [self._addon(name, cluster, addon, child) for addon in ("vpc-cni", "kube-proxy")]
+        network_addons = [
+            # The VPC CNI enforces NetworkPolicies only with its policy agent switched on.
+            self._addon(name, cluster, "vpc-cni", child, configuration_values=json.dumps({"enableNetworkPolicy": "true"})),
+            self._addon(name, cluster, "kube-proxy", child),
+        ]
         nodes = self._node_group(name, args, cluster, network.private_subnet_ids, child, network_addons)
         after_nodes = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[nodes]))
         coredns = self._addon(name, cluster, "coredns", after_nodes)
