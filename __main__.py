@@ -1,8 +1,9 @@
 """TradeSense stack: load config, then cluster, platform, app, and stack outputs."""
 
 from components.app.app import build_app
-from components.cluster.factory import build_cluster, export_cluster
+from components.cluster.factory import build_cluster
 from components.config import load_config
+from components.outputs import export_outputs
 from components.platform.platform import build_platform
 
 
@@ -10,8 +11,8 @@ def main() -> None:
     cfg = load_config()
     cluster = build_cluster(cfg)
     platform = build_platform(cfg, cluster)
-    build_app(cfg, cluster, platform)
-    export_cluster(cfg, cluster)
+    build_app(cfg, cluster, platform.interface)
+    export_outputs(cluster, platform)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pulumi
 from pydantic import ValidationError
@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from components.app.config import AppConfig
 from components.cluster.config import ClusterConfig
 from components.config_base import Environment, Section
+from components.platform.alertmanager_config import parse_receivers
 from components.platform.config import PlatformConfig
 
 NAMESPACE = "tradesense"
@@ -30,6 +31,16 @@ class TradeSenseConfig(Section):
     cluster: ClusterConfig
     platform: PlatformConfig = PlatformConfig()
     app: AppConfig = AppConfig()
+
+    def problems(self, env: Environment):
+        from components.platform.autoscaling import CLUSTER_AUTOSCALER_IMAGES
+
+        version = self.cluster.eks.version
+        if self.cluster.cloud == "eks" and version not in CLUSTER_AUTOSCALER_IMAGES:
+            yield "cluster.eks.version", (
+                f"must be one of {', '.join(sorted(CLUSTER_AUTOSCALER_IMAGES))} (got {version!r}): cluster-autoscaler "
+                "is pinned per Kubernetes minor in components/platform/autoscaling.py"
+            )
 
 
 # Top-level keys whose value is a YAML/JSON object in the stack file.
@@ -46,6 +57,8 @@ class SecretSpec:
     purpose: str
     required_in: frozenset[str] = frozenset()
     example: str = "VALUE"
+    # Checks the decrypted value; raises ValueError with a message that never echoes it.
+    check: Optional[Callable[[str], Any]] = None
 
     @property
     def full_key(self) -> str:
@@ -53,7 +66,8 @@ class SecretSpec:
 
     @property
     def set_command(self) -> str:
-        return f"pulumi config set --secret {self.full_key} '{self.example}'"
+        quote = '"' if self.example.startswith("$(") else "'"  # let the shell expand $(cat file)
+        return f"pulumi config set --secret {self.full_key} {quote}{self.example}{quote}"
 
 
 STAGING_AND_PROD = frozenset({"staging", "prod"})
@@ -70,7 +84,7 @@ SECRETS: dict[str, SecretSpec] = {
                    "https://KEY@o0.ingest.sentry.io/0"),
         # Optional: without it Alertmanager routes alerts to a null receiver (the plan warns outside dev).
         SecretSpec("alertmanagerReceivers", "Alertmanager receivers (YAML list; see components/platform/alertmanager_config.py)",
-                   example="$(cat receivers.yaml)"),
+                   example="$(cat receivers.yaml)", check=parse_receivers),
     )
 }
 
@@ -220,6 +234,16 @@ def _secret_problems(settings: TradeSenseConfig, present: dict[str, pulumi.Outpu
         for spec in SECRETS.values()
         if env in spec.required_in and spec.key not in present
     ]
+    from pulumi.runtime import config as runtime_config
+
+    for spec in SECRETS.values():
+        raw = runtime_config.get_config(spec.full_key)
+        if spec.check is None or spec.key not in present or raw is None:
+            continue
+        try:
+            spec.check(raw)
+        except ValueError as exc:
+            problems.append(f"{spec.full_key} {exc}; set it with: {spec.set_command}")
     cluster = settings.cluster
     if cluster.cloud == "existing" and not cluster.existing.context and "kubeconfig" not in present:
         problems.append(

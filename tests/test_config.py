@@ -49,6 +49,9 @@ MALFORMED = [
     ("dev", {"unknownSection": {"a": 1}},
      ["tradesense:unknownSection is not a known setting (known here: app, cluster, environment, platform)"]),
     ("staging", {"cluster": DELETE}, ["tradesense:cluster is required"]),
+    ("prod", {"cluster.eks.version": "1.30"},
+     ["tradesense:cluster.eks.version must be one of 1.33, 1.34, 1.35 (got '1.30'): cluster-autoscaler is pinned "
+      "per Kubernetes minor in components/platform/autoscaling.py"]),
 ]
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pulumi
-
 from components.cluster.interface import ClusterInterface
 from components.config import StackConfig
 
@@ -14,7 +12,7 @@ def default_tags(cfg: StackConfig) -> dict[str, str]:
 
 def build_cluster(cfg: StackConfig) -> ClusterInterface:
     cluster = cfg.settings.cluster
-    name = f"{cluster.name}"
+    name = cluster.name
     # Cloud SDKs load only for the cloud in use.
     if cluster.cloud == "eks":
         from components.cluster.eks import EksCluster, EksClusterArgs
@@ -45,11 +43,3 @@ def build_cluster(cfg: StackConfig) -> ClusterInterface:
         kubeconfig=cfg.secret("kubeconfig"),
     )
     return ExistingCluster(name, args).interface
-
-
-def export_cluster(cfg: StackConfig, cluster: ClusterInterface) -> None:
-    pulumi.export("clusterName", cluster.name)
-    pulumi.export("cloud", cluster.cloud)
-    pulumi.export("region", cluster.region)
-    if cluster.kubeconfig is not None:
-        pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))

@@ -86,12 +86,8 @@ class Autoscaling(pulumi.ComponentResource):
                 depends_on=[args.namespace],
             )
         if cluster.node_autoscaler == "cluster-autoscaler":
-            image = CLUSTER_AUTOSCALER_IMAGES.get(args.kubernetes_version or "")
-            if image is None:
-                raise pulumi.RunError(
-                    f"no cluster-autoscaler release is pinned for Kubernetes {args.kubernetes_version}; add one to "
-                    "CLUSTER_AUTOSCALER_IMAGES in components/platform/autoscaling.py (its minor must match the cluster's)"
-                )
+            # Config validation guarantees a pinned image for the cluster's minor.
+            image = CLUSTER_AUTOSCALER_IMAGES[args.kubernetes_version or ""]
             annotations = cluster.identity.bind(
                 f"{name}-cluster-autoscaler",
                 args.namespace_name,

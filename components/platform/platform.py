@@ -175,10 +175,9 @@ class Platform(pulumi.ComponentResource):
         self.register_outputs({"edge": cfg.edge, "hostnames": list(hostnames)})
 
 
-def build_platform(cfg: StackConfig, cluster: ClusterInterface) -> PlatformInterface:
+def build_platform(cfg: StackConfig, cluster: ClusterInterface) -> Platform:
     """Build the platform for the stack and export what an operator needs from it."""
     settings = cfg.settings.platform
-    _check_receivers()
     receivers = cfg.secret(alertmanager_config.SECRET_KEY)
     if receivers is None and cfg.env != "dev":
         pulumi.log.warn(
@@ -198,22 +197,4 @@ def build_platform(cfg: StackConfig, cluster: ClusterInterface) -> PlatformInter
             kubernetes_version=cluster_settings.eks.version if cluster_settings.cloud == "eks" else None,
         ),
     )
-    interface = platform.interface
-    pulumi.export("edge", interface.edge.kind)
-    pulumi.export("hostnames", list(interface.hostnames))
-    pulumi.export("grafanaAdminPassword", platform.grafana_admin_password)
-    return interface
-
-
-def _check_receivers() -> None:
-    """Fail early, with the key's name, when the receivers secret is malformed (never echo it)."""
-    from pulumi.runtime import config as runtime_config
-
-    raw = runtime_config.get_config(f"tradesense:{alertmanager_config.SECRET_KEY}")
-    try:
-        alertmanager_config.parse_receivers(raw)
-    except alertmanager_config.ReceiversError as exc:
-        raise pulumi.RunError(
-            f"tradesense:{alertmanager_config.SECRET_KEY} {exc}; fix it with: "
-            f"pulumi config set --secret tradesense:{alertmanager_config.SECRET_KEY} \"$(cat receivers.yaml)\""
-        ) from None
+    return platform

@@ -79,7 +79,7 @@ def run_platform(stack: str, overrides: Optional[dict] = None, **kwargs) -> Plat
 
     def program() -> None:
         cfg = load_config()
-        captured["platform"] = build_platform(cfg, build_cluster(cfg))
+        captured["platform"] = build_platform(cfg, build_cluster(cfg)).interface
 
     config = stack_config(stack, overrides)
     config.update(kwargs.pop("extra_config", None) or {})

@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from tests.platform.conftest import SECRET, as_json, run_platform, stack_file
-from tools.mock_runtime import is_secret, unwrap_secrets
+from components.config import ConfigError
+from tools.mock_runtime import Recording, is_secret, unwrap_secrets
 
 STACKS = ("dev", "staging", "prod")
 KPS = "kube-prometheus-stack"
@@ -73,7 +74,14 @@ def test_grafana_password_is_generated_secret_and_never_in_helm_values(platform_
     for release in run.recording.of_type("kubernetes:helm.sh/v3:Release"):
         assert password not in as_json(release.inputs)
     assert run.depends_on(run.releases()[KPS], secret)
-    assert "grafanaAdminPassword" in run.recording.secret_outputs
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_grafana_password_is_a_secret_stack_output(recordings, stack):
+    recording = recordings[stack]
+    password = recording.one("random:index/randomPassword:RandomPassword", "platform-monitoring-grafana-admin-password").outputs["result"]
+    assert "grafanaAdminPassword" in recording.secret_outputs
+    assert recording.outputs["grafanaAdminPassword"] == password
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -115,8 +123,12 @@ def test_without_receivers_staging_and_prod_warn_and_dev_does_not(platform_runs)
 
 def test_malformed_receivers_fail_naming_the_key_without_echoing_it():
     bad = "- slack_configs: [{api_url: https://hooks.slack.com/services/SECRETVALUE}]"
-    with pytest.raises(Exception) as info:
-        run_platform("prod", extra_config={RECEIVERS_KEY: bad}, secret_keys=[RECEIVERS_KEY])
-    message = str(info.value)
-    assert message.startswith(f"{RECEIVERS_KEY} entry 0 must be a mapping with a 'name'")
-    assert "SECRETVALUE" not in message
+    recording = Recording(stack="prod")
+    with pytest.raises(ConfigError) as info:
+        run_platform("prod", extra_config={RECEIVERS_KEY: bad}, secret_keys=[RECEIVERS_KEY], recording=recording)
+    assert info.value.problems == [
+        f"{RECEIVERS_KEY} entry 0 must be a mapping with a 'name'; set it with: "
+        f'pulumi config set --secret {RECEIVERS_KEY} "$(cat receivers.yaml)"'
+    ]
+    assert "SECRETVALUE" not in str(info.value)
+    assert recording.resources == []
