@@ -55,7 +55,7 @@ class TestEksProd:
         key = rec.one("aws:kms/key:Key")
         assert key.inputs["enableKeyRotation"] is True
         assert cluster.inputs["encryptionConfig"] == {"provider": {"keyArn": key.outputs["arn"]}, "resources": ["secrets"]}
-        assert cluster.inputs["version"] == "1.33"
+        assert cluster.inputs["version"] == "1.35"
 
     def test_public_endpoint_only_from_configured_cidrs(self):
         rec = run_stack("prod", {"cluster.eks.publicAccessCidrs": ["203.0.113.0/24"]})
@@ -172,11 +172,10 @@ class TestDoksStaging:
 
     def test_version_picked_by_prefix(self, rec):
         token, args = next(c for c in rec.calls if c[0].endswith("getKubernetesVersions"))
-        assert args == {"versionPrefix": "1.33."}
+        assert args == {"versionPrefix": "1.35."}
         cluster = rec.one("digitalocean:index/kubernetesCluster:KubernetesCluster")
-        assert cluster.inputs["version"].startswith("1.33.")
-        # The newest 1.33 release the (mocked) API listed, not a newer minor.
-        assert cluster.inputs["version"] == "1.33.4-do.1"
+        # The newest 1.35 release the (mocked) API listed, not a newer minor.
+        assert cluster.inputs["version"] == "1.35.3-do.1"
 
     def test_cluster_settings(self, rec):
         cluster = rec.one("digitalocean:index/kubernetesCluster:KubernetesCluster")

@@ -37,7 +37,7 @@ MALFORMED = [
     ("staging", {"cluster.doks.maintenance.day": "caturday"},
      ["tradesense:cluster.doks.maintenance.day must be 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', "
       "'saturday' or 'sunday' (got 'caturday')"]),
-    ("staging", {"cluster.eks": {"version": "1.33"}},
+    ("staging", {"cluster.eks": {"version": "1.35"}},
      ["tradesense:cluster.eks is set but cluster.cloud is 'doks'; remove it or change cluster.cloud"]),
     ("prod", {"cluster.cloud": "existing", "cluster.eks": DELETE, "cluster.existing": {"context": "kind-x"}},
      ["tradesense:cluster.cloud must be 'eks' or 'doks' in prod (an existing cluster is for dev only)"]),
@@ -50,7 +50,7 @@ MALFORMED = [
      ["tradesense:unknownSection is not a known setting (known here: app, cluster, environment, platform)"]),
     ("staging", {"cluster": DELETE}, ["tradesense:cluster is required"]),
     ("prod", {"cluster.eks.version": "1.30"},
-     ["tradesense:cluster.eks.version must be one of 1.33, 1.34, 1.35 (got '1.30'): cluster-autoscaler is pinned "
+     ["tradesense:cluster.eks.version must be one of 1.34, 1.35 (got '1.30'): cluster-autoscaler is pinned "
       "per Kubernetes minor in components/platform/autoscaling.py"]),
 ]
 

@@ -20,7 +20,7 @@ from tests.conftest import ROOT, STACKS
 from tools.plan import build_plan, plan_document
 from tools.plan_output import write_artifacts
 
-KUBERNETES_VERSION = "1.33.0"
+KUBERNETES_VERSION = "1.35.0"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 ALLOWLIST = ROOT / "tests" / "checkov_allowlist.yaml"
 

@@ -28,7 +28,7 @@ ACCOUNT = "111122223333"
 ZONES = {
     "us-east-1": ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1f"],
 }
-DOKS_VERSIONS = ["1.34.1-do.0", "1.33.4-do.1", "1.33.1-do.3", "1.32.8-do.2"]
+DOKS_VERSIONS = ["1.36.1-do.0", "1.35.3-do.1", "1.35.1-do.0", "1.34.5-do.2"]
 
 
 @dataclass

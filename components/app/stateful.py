@@ -7,7 +7,7 @@ deletes its PVCs. In prod the data must outlive the stack: the StatefulSet is pr
 (destroy refuses) and retained on delete (if protection is lifted, Pulumi forgets it instead
 of deleting it), the namespace is protected, and the StorageClass reclaims with Retain.
 
-The volume template is immutable in Kubernetes 1.33, so Pulumi ignores later changes to it:
+The volume template is immutable in Kubernetes, so Pulumi ignores later changes to it:
 `storage` is the size at creation, and a volume grows by expanding its PVC (see README).
 
 No PodDisruptionBudget: with one replica any budget either blocks every node drain

@@ -50,7 +50,7 @@ Cidr = Annotated[str, AfterValidator(_cidr)]
 
 
 class EksConfig(Section):
-    version: str = Field("1.33", pattern=r"^1\.\d{2}$")
+    version: str = Field("1.35", pattern=r"^1\.\d{2}$")
     vpc_cidr: Cidr = "10.0.0.0/16"
     availability_zones: int = Field(3, ge=2, le=6)
     # None means: one NAT gateway per AZ in prod, a single shared one elsewhere.
@@ -87,7 +87,7 @@ class MaintenanceWindow(Section):
 
 class DoksConfig(Section):
     # Newest DigitalOcean release whose slug starts with this prefix.
-    version_prefix: str = Field("1.33.", pattern=r"^1\.\d{2}\.$")
+    version_prefix: str = Field("1.35.", pattern=r"^1\.\d{2}\.$")
     size: str = "s-2vcpu-4gb"
     nodes: NodeScaling = NodeScaling()
     ha: bool = False

@@ -22,7 +22,8 @@ from components.platform.chart_defaults import locked_container_context, pod_con
 
 CLUSTER_AUTOSCALER_SA = "cluster-autoscaler"
 # cluster-autoscaler's minor version must match the cluster's; the chart defaults to the newest.
-CLUSTER_AUTOSCALER_IMAGES = {"1.33": "v1.33.5", "1.34": "v1.34.4", "1.35": "v1.35.1"}
+# cluster-autoscaler's minor must match the cluster's. 1.33 left EKS standard support in July 2026.
+CLUSTER_AUTOSCALER_IMAGES = {"1.34": "v1.34.4", "1.35": "v1.35.1"}
 NOBODY = 65534
 
 

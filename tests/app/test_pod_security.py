@@ -1,7 +1,7 @@
 """Every rendered pod template meets the Pod Security Standards "restricted" profile.
 
 Written from the standard (kubernetes.io/docs/concepts/security/pod-security-standards, the
-policies Kubernetes 1.33 enforces for `restricted`, which includes `baseline`), not from
+policies Kubernetes 1.35 enforces for `restricted`, which includes `baseline`), not from
 components/secure_defaults.py, so a wrong default there fails here.
 """
 

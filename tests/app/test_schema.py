@@ -1,4 +1,4 @@
-"""Every rendered object passes Kubernetes 1.33 strict schema validation; HTTPRoutes (a CRD the
+"""Every rendered object passes Kubernetes 1.35 strict schema validation; HTTPRoutes (a CRD the
 validator has no schema for) are checked against the Gateway API v1 shape by hand."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from tests.app.k8s import APP_NAMESPACE, manifest, objects
 from tests.conftest import STACKS
 
-KUBERNETES_VERSION = "1.33.0"
+KUBERNETES_VERSION = "1.35.0"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 HOSTNAME = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 

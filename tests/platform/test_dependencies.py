@@ -16,7 +16,7 @@ def _custom_resources(run):
     found = []
     for resource in run.recording.kubernetes_objects():
         try:
-            kubernetes_validate.validate(unwrap_secrets(resource.inputs), "1.33.0", strict=False)
+            kubernetes_validate.validate(unwrap_secrets(resource.inputs), "1.35.0", strict=False)
         except kubernetes_validate.SchemaNotFoundError:
             found.append(resource)
         except kubernetes_validate.ValidationError:

@@ -8,7 +8,7 @@ import pytest
 from tests.platform.conftest import EDGES, NAMESPACE
 from tools.mock_runtime import unwrap_secrets
 
-KUBERNETES_VERSION = "1.33.0"
+KUBERNETES_VERSION = "1.35.0"
 STACKS = ("dev", "staging", "prod")
 CLUSTER_SCOPED = {"Namespace", "ClusterIssuer", "StorageClass"}
 
