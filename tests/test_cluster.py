@@ -47,22 +47,32 @@ class TestEksProd:
     def rec(self, recordings) -> Recording:
         return recordings["prod"]
 
-    def test_endpoint_private_only_and_secrets_encrypted(self, rec):
+    def test_endpoint_private_and_public_only_from_deployers_and_secrets_encrypted(self, rec):
         cluster = rec.one(EKS)
         vpc = cluster.inputs["vpcConfig"]
         assert vpc["endpointPrivateAccess"] is True
-        assert vpc["endpointPublicAccess"] is False
+        assert vpc["endpointPublicAccess"] is True
+        assert vpc["publicAccessCidrs"] == ["198.51.100.0/24"]
         key = rec.one("aws:kms/key:Key")
         assert key.inputs["enableKeyRotation"] is True
         assert cluster.inputs["encryptionConfig"] == {"provider": {"keyArn": key.outputs["arn"]}, "resources": ["secrets"]}
         assert cluster.inputs["version"] == "1.35"
 
-    def test_public_endpoint_only_from_configured_cidrs(self):
-        rec = run_stack("prod", {"cluster.eks.publicAccessCidrs": ["203.0.113.0/24"]})
-        vpc = rec.one(EKS).inputs["vpcConfig"]
-        assert vpc["endpointPublicAccess"] is True
-        assert vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
-        assert vpc["endpointPrivateAccess"] is True
+    def test_private_only_endpoint_admits_the_vpc_on_443(self, rec):
+        assert rec.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") == []
+        private = run_stack("prod", {"cluster.eks.publicAccessCidrs": [], "cluster.eks.privateOnly": True})
+        cluster = private.one(EKS)
+        vpc = cluster.inputs["vpcConfig"]
+        assert vpc["endpointPublicAccess"] is False and vpc["endpointPrivateAccess"] is True
+        assert "publicAccessCidrs" not in vpc
+        rule = private.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        assert rule.inputs["securityGroupId"] == cluster.outputs["vpcConfig"]["clusterSecurityGroupId"]
+        assert (rule.inputs["cidrIpv4"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("10.0.0.0/16", 443, 443)
+
+    def test_k8s_provider_waits_for_admin_access(self, rec):
+        provider = rec.one("pulumi:providers:kubernetes")
+        association = rec.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+        assert association.urn in provider.dependencies
 
     def test_audit_logs_into_retention_bounded_group(self, rec):
         cluster = rec.one(EKS)
@@ -189,6 +199,16 @@ class TestDoksStaging:
         assert inputs["vpcUuid"] == rec.one("digitalocean:index/vpc:Vpc").id
         assert set(inputs["tags"]) == {"project-tradesense", "environment-staging", "managedby-pulumi"}
         assert inputs.get("ha") is False
+
+    def test_version_follows_the_prefix_and_node_count_belongs_to_the_autoscaler(self, rec):
+        cluster = rec.one("digitalocean:index/kubernetesCluster:KubernetesCluster")
+        assert cluster.ignore_changes == ["nodePool.nodeCount"]
+
+    def test_control_plane_firewall_only_when_cidrs_are_listed(self, rec):
+        assert "controlPlaneFirewall" not in rec.one("digitalocean:index/kubernetesCluster:KubernetesCluster").inputs
+        locked = run_stack("staging", {"cluster.doks.apiAllowedCidrs": ["198.51.100.0/24"]})
+        firewall = locked.one("digitalocean:index/kubernetesCluster:KubernetesCluster").inputs["controlPlaneFirewall"]
+        assert firewall == {"enabled": True, "allowedAddresses": ["198.51.100.0/24"]}
 
     def test_ha_control_plane_when_configured(self):
         rec = run_stack("staging", {"cluster.doks.ha": True})

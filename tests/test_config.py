@@ -18,7 +18,7 @@ MALFORMED = [
     ("prod", {"cluster.cloud": "gke"}, ["tradesense:cluster.cloud must be 'eks', 'doks' or 'existing' (got 'gke')"]),
     ("prod", {"cluster.eks.nodez": 1}, ["tradesense:cluster.eks.nodez is not a known setting (known here: admins, "
                                         "availabilityZones, diskSizeGb, instanceTypes, logRetentionDays, natGateways, "
-                                        "nodes, publicAccessCidrs, version, vpcCidr)"]),
+                                        "nodes, privateOnly, publicAccessCidrs, version, vpcCidr)"]),
     ("prod", {"cluster.eks.nodes.min": "three"}, ["tradesense:cluster.eks.nodes.min must be a whole number (got 'three')"]),
     ("staging", {"environment": "qa"}, ["tradesense:environment must be 'dev', 'staging' or 'prod' (got 'qa')"]),
     ("prod", {"cluster.eks.publicAccessCidrs": ["203.0.113.0/33"]},
@@ -29,6 +29,15 @@ MALFORMED = [
     ("prod", {"cluster.region": DELETE, "cluster.eks.logRetentionDays": 42},
      ["tradesense:cluster.region is required when cluster.cloud is 'eks' (e.g. us-east-1)",
       "tradesense:cluster.eks.logRetentionDays must be a CloudWatch retention period such as 30, 90 or 365 (got 42)"]),
+    ("prod", {"cluster.eks.publicAccessCidrs": []},
+     ["tradesense:cluster.eks.publicAccessCidrs must list the CIDRs `pulumi up` runs from (CI runners, VPN egress), "
+      "or set cluster.eks.privateOnly: true and run pulumi from inside the VPC (not possible on the first run: "
+      "this program creates the VPC)"]),
+    ("prod", {"cluster.eks.privateOnly": True},
+     ["tradesense:cluster.eks.privateOnly cannot be true while cluster.eks.publicAccessCidrs lists CIDRs; clear one of them"]),
+    ("prod", {"cluster.eks.vpcCidr": "10.0.0.0/24"},
+     ["tradesense:cluster.eks.vpcCidr must be an IPv4 block from /16 to /20 so each of the 16 subnet slots is at "
+      "least a /24 (got /24)"]),
     ("prod", {"cluster.eks.admins": []},
      ["tradesense:cluster.eks.admins must list at least one IAM principal ARN: the cluster grants no implicit admin, "
       "so whoever runs `pulumi up` needs an access entry"]),

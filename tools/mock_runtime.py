@@ -138,6 +138,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
                 "endpoint": f"https://{oidc_id}.gr7.{r}.eks.amazonaws.com",
                 "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="},
                 "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{r}.amazonaws.com/id/{oidc_id}"}]}],
+                "vpcConfig": {**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{_digest(name)[:17]}"},
                 "status": "ACTIVE",
             }
         if typ == "aws:iam/role:Role":

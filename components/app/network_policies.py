@@ -10,6 +10,7 @@ the flows the application needs.
   backend egress      -> postgres, redis, and HTTPS (443) to public addresses only
   migrations egress   -> postgres
   backup/maintenance  -> postgres, redis (their other egress, e.g. object storage, is theirs)
+  ACME solver :8089   <- edge (cert-manager HTTP-01 challenges for certificates in this namespace)
 
 Public addresses exclude private, carrier-grade NAT and link-local ranges (IPv4 and IPv6):
 that blocks the cloud metadata endpoints (169.254.169.254, fd00:ec2::254) and the EKS Pod
@@ -73,6 +74,9 @@ PUBLIC_INTERNET = [
     {"ipBlock": {"cidr": "::/0", "except": NON_PUBLIC_IPV6}},
 ]
 KUBE_DNS = pods_in("kube-system", {"k8s-app": "kube-dns"})
+# cert-manager's HTTP-01 solver pods, created next to a Certificate (here with ingress-nginx).
+ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}
+ACME_SOLVER_PORT = 8089
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,13 @@ def policy_specs(args: NetworkPoliciesArgs) -> dict[str, dict]:
             "podSelector": {"matchLabels": POSTGRES.selector},
             "policyTypes": ["Ingress"],
             "ingress": [ingress(same_namespace(BACKEND), same_namespace(MIGRATIONS), DATA_STORE_CLIENTS, port=POSTGRES.port)],
+        },
+        # Let's Encrypt reaches the solver through the edge; without this, default-deny would
+        # stall every HTTP-01 challenge for certificates issued in this namespace.
+        "allow-acme-http01-solver": {
+            "podSelector": {"matchLabels": ACME_SOLVER},
+            "policyTypes": ["Ingress"],
+            "ingress": [ingress(edge, port=ACME_SOLVER_PORT)],
         },
         "allow-redis": {
             "podSelector": {"matchLabels": REDIS.selector},

@@ -49,17 +49,30 @@ def _cidr(value: str) -> str:
 Cidr = Annotated[str, AfterValidator(_cidr)]
 
 
+def _eks_vpc(value: str) -> str:
+    # AWS caps a VPC at /16; each subnet takes a sixteenth, and a /24 is the least EKS nodes want.
+    prefix = ipaddress.ip_network(value).prefixlen
+    if not 16 <= prefix <= 20:
+        raise ValueError(f"must be an IPv4 block from /16 to /20 so each of the 16 subnet slots is at least a /24 (got /{prefix})")
+    return value
+
+
+EksVpcCidr = Annotated[str, AfterValidator(_cidr), AfterValidator(_eks_vpc)]
+
+
 class EksConfig(Section):
     version: str = Field("1.35", pattern=r"^1\.\d{2}$")
-    vpc_cidr: Cidr = "10.0.0.0/16"
+    vpc_cidr: EksVpcCidr = "10.0.0.0/16"
     availability_zones: int = Field(3, ge=2, le=6)
     # None means: one NAT gateway per AZ in prod, a single shared one elsewhere.
     nat_gateways: Optional[Literal["single", "per-az"]] = None
     instance_types: list[str] = Field(default_factory=lambda: ["t3.large"], min_length=1)
     disk_size_gb: int = Field(50, ge=20, le=16384)
     nodes: NodeScaling = NodeScaling()
-    # Public API endpoint is off unless CIDRs are listed; the private endpoint is always on.
+    # The private endpoint is always on. The public one is open only to these CIDRs (CI runners,
+    # VPN egress), or off entirely with privateOnly, for deployers that run inside the VPC.
     public_access_cidrs: list[Cidr] = Field(default_factory=list)
+    private_only: bool = False
     # IAM principal ARNs granted cluster-admin through EKS access entries.
     admins: list[str] = Field(default_factory=list)
     log_retention_days: int = 90
@@ -92,6 +105,8 @@ class DoksConfig(Section):
     nodes: NodeScaling = NodeScaling()
     ha: bool = False
     vpc_cidr: Cidr = "10.20.0.0/16"
+    # When set, the control-plane firewall admits only these addresses (CI runners, VPN egress).
+    api_allowed_cidrs: list[Cidr] = Field(default_factory=list)
     maintenance: MaintenanceWindow = MaintenanceWindow()
 
 
@@ -118,6 +133,14 @@ class ClusterConfig(Section):
         for other in ("eks", "doks", "existing"):
             if other != self.cloud and other in self.model_fields_set:
                 yield other, f"is set but cluster.cloud is '{self.cloud}'; remove it or change cluster.cloud"
+        if self.cloud == "eks" and not self.eks.public_access_cidrs and not self.eks.private_only:
+            yield "eks.publicAccessCidrs", (
+                "must list the CIDRs `pulumi up` runs from (CI runners, VPN egress), or set "
+                "cluster.eks.privateOnly: true and run pulumi from inside the VPC (not possible on the "
+                "first run: this program creates the VPC)"
+            )
+        if self.cloud == "eks" and self.eks.public_access_cidrs and self.eks.private_only:
+            yield "eks.privateOnly", "cannot be true while cluster.eks.publicAccessCidrs lists CIDRs; clear one of them"
         if self.cloud == "eks" and not self.eks.admins:
             yield "eks.admins", (
                 "must list at least one IAM principal ARN: the cluster grants no implicit admin, "

@@ -59,11 +59,16 @@ class DoksCluster(pulumi.ComponentResource):
                 "tags": list(args.tags),
             },
             tags=list(args.tags),
+            control_plane_firewall=(
+                {"enabled": True, "allowed_addresses": list(cfg.api_allowed_cidrs)} if cfg.api_allowed_cidrs else None
+            ),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.protect,
-                # auto_upgrade moves the version; the pool autoscaler owns the node count.
-                ignore_changes=["version", "nodePool.nodeCount"],
+                # The pool autoscaler owns the node count. The version is not ignored: auto-upgrade
+                # only moves patches, and the data source already tracks the newest patch of the
+                # prefix, so bumping versionPrefix is how a minor upgrade happens.
+                ignore_changes=["nodePool.nodeCount"],
             ),
         )
 

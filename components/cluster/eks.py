@@ -99,7 +99,7 @@ class EksCluster(pulumi.ComponentResource):
             vpc_config={
                 "subnet_ids": network.private_subnet_ids,
                 "endpoint_private_access": True,
-                "endpoint_public_access": bool(cfg.public_access_cidrs),
+                "endpoint_public_access": not cfg.private_only,
                 "public_access_cidrs": cfg.public_access_cidrs or None,
             },
             encryption_config={"provider": {"key_arn": key.arn}, "resources": ["secrets"]},
@@ -112,9 +112,23 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(guarded, pulumi.ResourceOptions(depends_on=[log_group])),
         )
 
+        if cfg.private_only:
+            # Deployers inside the VPC (VPN, in-VPC runners) reach the private endpoint on 443.
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-vpc",
+                security_group_id=cluster.vpc_config.cluster_security_group_id,
+                cidr_ipv4=cfg.vpc_cidr,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="Kubernetes API from inside the VPC",
+                opts=child,
+            )
+
+        admin_access = []
         for index, principal in enumerate(cfg.admins):
             entry = aws.eks.AccessEntry(f"{name}-admin-{index}", cluster_name=cluster.name, principal_arn=principal, type="STANDARD", opts=child)
-            aws.eks.AccessPolicyAssociation(
+            association = aws.eks.AccessPolicyAssociation(
                 f"{name}-admin-{index}-policy",
                 cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
@@ -122,6 +136,7 @@ class EksCluster(pulumi.ComponentResource):
                 access_scope={"type": "cluster"},
                 opts=child,
             )
+            admin_access.append(association)
 
         oidc = aws.iam.OpenIdConnectProvider(
             f"{name}-oidc",
@@ -154,7 +169,8 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=kubeconfig,
             cluster_identifier=f"eks:{args.region}:{args.cluster_name}",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[nodes, coredns, ebs_csi]),
+            # Admins' access must exist before the first Kubernetes call.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[nodes, coredns, ebs_csi, *admin_access]),
         )
         k8s.storage.v1.StorageClass(
             f"{name}-gp3",

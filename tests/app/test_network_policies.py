@@ -61,12 +61,15 @@ def world(rec, edge_ns: str, edge_labels: dict, prometheus_ns: str, prometheus_l
         "internet-client": External("203.0.113.7"),
     }
     kube_dns = Pod("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, "10.244.0.2", {"dns": 53, "dns-tcp": 53})
+    # What cert-manager creates for an HTTP-01 challenge of a Certificate in this namespace.
+    acme_solver = Pod("cm-acme-http-solver-x7k2p", NS, {"acme.cert-manager.io/http01-solver": "true"}, "10.244.1.60", {"http": 8089})
     destinations = {
         "frontend:3000": (pods["frontend"], 3000, "TCP"),
         "backend:8000": (pods["backend"], 8000, "TCP"),
         "backend:9090": (pods["backend"], 9090, "TCP"),
         "postgres:5432": (pods["postgres"], 5432, "TCP"),
         "redis:6379": (pods["redis"], 6379, "TCP"),
+        "acme-solver:8089": (acme_solver, 8089, "TCP"),
         "dns:53/udp": (kube_dns, 53, "UDP"),
         "dns:53/tcp": (kube_dns, 53, "TCP"),
         "internet:443": (External("93.184.216.34"), 443, "TCP"),
@@ -86,6 +89,8 @@ DNS = {(source, dns) for source in APP_SOURCES for dns in ("dns:53/udp", "dns:53
 # The issue's intent, written out. Every other pair involving a `tradesense` pod is denied.
 INTENDED = DNS | {
     ("edge", "frontend:3000"),
+    # Let's Encrypt's HTTP-01 request arrives through the edge.
+    ("edge", "acme-solver:8089"),
     ("frontend", "backend:8000"),
     ("edge", "backend:8000"),
     ("prometheus", "backend:8000"),
