@@ -52,6 +52,11 @@ def https_listener_name(hostname: str, apex: str) -> str:
     return f"https-{prefix or 'apex'}"
 
 
+def retain_on_delete(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult:
+    """Applied to every child the provider renders (the CRDs), which mocks cannot show."""
+    return pulumi.ResourceTransformResult(args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=True)))
+
+
 class GatewayApiEdge(pulumi.ComponentResource):
     interface: EdgeInterface
     crds: k8s.yaml.v2.ConfigFile
@@ -67,7 +72,13 @@ class GatewayApiEdge(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         apex = args.hostnames[0]
 
-        self.crds = k8s.yaml.v2.ConfigFile(f"{name}-gateway-api-crds", file=charts.GATEWAY_API_CRDS_URL, opts=child)
+        # CRDs are cluster-wide: deleting them deletes every Gateway and route. Keep them in the
+        # cluster when this component goes away (an edge switch, a refactor).
+        self.crds = k8s.yaml.v2.ConfigFile(
+            f"{name}-gateway-api-crds",
+            file=charts.GATEWAY_API_CRDS_URL,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True, transforms=[retain_on_delete])),
+        )
 
         self.controller = charts.helm_release(
             f"{name}-nginx-gateway-fabric",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import kubernetes_validate
+import pulumi
 import pytest
 
 from tools.mock_runtime import unwrap_secrets
@@ -87,3 +88,14 @@ def test_monitoring_crds_in_the_interface_is_the_release_that_installs_them(plat
     kps = run.releases()["kube-prometheus-stack"]
     assert run.values("kube-prometheus-stack")["crds"]["enabled"] is True
     assert _sync_await(run.platform.monitoring_crds.urn.future()) == kps.urn
+
+
+def test_gateway_api_crds_survive_deleting_the_edge(platform_runs):
+    from components.platform.edge_gateway_api import retain_on_delete
+
+    crds = platform_runs[("prod", "gateway-api")].recording.one(CONFIG_FILE)
+    assert crds.retain_on_delete
+    # The provider renders the CRDs as children the mocks cannot show; the transform covers them.
+    child = pulumi.ResourceTransformArgs(True, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
+                                         "gateways.gateway.networking.k8s.io", {}, pulumi.ResourceOptions())
+    assert retain_on_delete(child).opts.retain_on_delete is True
