@@ -92,14 +92,14 @@ SECRETS: dict[str, SecretSpec] = {
 class ConfigError(pulumi.RunError):
     """A user error in stack config; the CLI prints RunError messages without a traceback."""
 
-    def __init__(self, stack: str, problems: list[str]):
+    def __init__(self, stack: str, problems: list[str], before_resources: bool = True):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(
             f"stack '{stack}' has {len(problems)} config problem(s):\n{lines}\n"
             f"Fix each key in Pulumi.{stack}.yaml or with "
             f"`pulumi config set --path <key> <value> -s {stack}` (add --secret for secrets), "
-            "then run again. No resource was registered."
+            "then run again." + (" No resource was registered." if before_resources else "")
         )
 
 
@@ -134,7 +134,13 @@ def load_config() -> StackConfig:
         settings = TradeSenseConfig.model_validate(raw)
     except ValidationError as exc:
         unreadable = {p.split(" ", 1)[0].partition(":")[2] for p in problems}
-        problems.extend(_describe(err) for err in exc.errors() if str(err["loc"][0]) not in unreadable)
+        errors = [err for err in exc.errors() if str(err["loc"][0]) not in unreadable]
+        problems.extend(_describe(err) for err in errors)
+        env = raw.get("environment")
+        if env in ("dev", "staging", "prod") and not unreadable:
+            # Cross-field rules of every section that did validate, so one run lists everything.
+            bad = [tuple(str(p) for p in err["loc"]) for err in errors]
+            problems.extend(f"{NAMESPACE}:{key} {msg}" for key, msg in _partial_problems(TradeSenseConfig, raw, bad, env, ""))
     else:
         problems.extend(f"{NAMESPACE}:{key} {msg}" for key, msg in settings.all_problems(settings.environment))
 
@@ -163,6 +169,36 @@ def _read_raw() -> tuple[dict[str, Any], list[str]]:
             value = parsed
         raw[key] = value
     return raw, problems
+
+
+def _partial_problems(model: type[Section], data: Any, bad: list[tuple], env: str, prefix: str) -> list[tuple[str, str]]:
+    """Problems of the sub-sections of an invalid model whose own values are valid."""
+    found: list[tuple[str, str]] = []
+    if not isinstance(data, dict):
+        return found
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        section = _section_type(field.annotation)
+        if section is None:
+            continue
+        path = f"{prefix}.{key}" if prefix else key
+        inside = [loc[1:] for loc in bad if loc and loc[0] == key]
+        value = data.get(key, data.get(name))
+        if not inside:
+            try:
+                parsed = section.model_validate(value) if value is not None else field.get_default(call_default_factory=True)
+            except ValidationError:
+                continue  # a required sibling is missing: already reported above
+            if isinstance(parsed, Section):
+                found.extend(parsed.all_problems(env, path))
+        elif all(inside):  # errors are deeper down: walk into this section
+            found.extend(_partial_problems(section, value, inside, env, path))
+    return found
+
+
+def _section_type(annotation: Any) -> Optional[type[Section]]:
+    candidates = [annotation, *getattr(annotation, "__args__", ())]
+    return next((c for c in candidates if isinstance(c, type) and issubclass(c, Section)), None)
 
 
 def _all_config() -> dict[str, Any]:
@@ -222,8 +258,7 @@ def _known_keys(loc: tuple) -> list[str]:
         if isinstance(part, int):
             continue
         fields = {f.alias or n: f for n, f in model.model_fields.items()}
-        annotation = fields[part].annotation
-        model = next((a for a in getattr(annotation, "__args__", ()) if isinstance(a, type) and issubclass(a, Section)), annotation)
+        model = _section_type(fields[part].annotation)
     return sorted(f.alias or n for n, f in model.model_fields.items())
 
 
@@ -238,13 +273,25 @@ def _secret_problems(settings: TradeSenseConfig, present: dict[str, pulumi.Outpu
 
     for spec in SECRETS.values():
         raw = runtime_config.get_config(spec.full_key)
-        if spec.check is None or spec.key not in present or raw is None:
+        if spec.key not in present or raw is None:
+            continue
+        if not runtime_config.is_config_secret(spec.full_key):
+            problems.append(
+                f"{spec.full_key} is stored in plain text in Pulumi.{pulumi.get_stack()}.yaml; encrypt it with: {spec.set_command}"
+            )
+            continue
+        if spec.check is None:
             continue
         try:
             spec.check(raw)
         except ValueError as exc:
             problems.append(f"{spec.full_key} {exc}; set it with: {spec.set_command}")
     cluster = settings.cluster
+    if cluster.cloud != "existing" and "kubeconfig" in present:
+        problems.append(
+            f"{SECRETS['kubeconfig'].full_key} is set but cluster.cloud is '{cluster.cloud}' (it only adopts an existing "
+            f"cluster); remove it with: pulumi config rm {SECRETS['kubeconfig'].full_key}"
+        )
     if cluster.cloud == "existing" and not cluster.existing.context and "kubeconfig" not in present:
         problems.append(
             f"{NAMESPACE}:cluster.existing.context or the secret {SECRETS['kubeconfig'].full_key} is required "

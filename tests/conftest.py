@@ -65,6 +65,13 @@ class _Delete:
 DELETE = _Delete()
 
 
+def secret_keys(config: dict[str, str]) -> list[str]:
+    """The registered secrets present in `config`, as if set with `pulumi config set --secret`."""
+    from components.config import SECRETS
+
+    return [spec.full_key for spec in SECRETS.values() if spec.full_key in config]
+
+
 def run_stack(
     stack: str,
     overrides: Optional[dict[str, Any]] = None,
@@ -74,6 +81,7 @@ def run_stack(
 ) -> Recording:
     config = stack_config(stack, overrides, secrets)
     config.update(extra_config or {})
+    kwargs.setdefault("secret_keys", secret_keys(config))
     return run_program(config, stack, **kwargs)
 
 

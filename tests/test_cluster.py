@@ -103,6 +103,17 @@ class TestEksProd:
         private_routes = [r for r in rec.of_type("aws:ec2/routeTable:RouteTable") if r.inputs["routes"][0].get("natGatewayId")]
         assert {r.inputs["routes"][0]["natGatewayId"] for r in private_routes} == nats
 
+    def test_more_zones_than_the_region_has_is_a_clear_error(self):
+        from components.config import ConfigError
+        from tools.mock_runtime import ZONES
+
+        with pytest.raises(ConfigError) as info:
+            run_stack("prod", {"cluster.eks.availabilityZones": 6})
+        assert info.value.problems == [
+            f"tradesense:cluster.eks.availabilityZones must be at most {len(ZONES['us-east-1'])}: us-east-1 has "
+            f"{len(ZONES['us-east-1'])} available zones (got 6)"
+        ]
+
     def test_single_nat_when_configured(self):
         rec = run_stack("prod", {"cluster.eks.natGateways": "single"})
         assert len(rec.of_type("aws:ec2/natGateway:NatGateway")) == 1

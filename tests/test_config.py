@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from components.config import ConfigError
-from tests.conftest import DELETE, ROOT, run_stack, stack_config
+from tests.conftest import DELETE, ROOT, run_stack, secret_keys, stack_config
 from tools.mock_runtime import Recording, run_program
 
 MALFORMED = [
@@ -67,7 +67,7 @@ MALFORMED = [
 def _run_expecting_error(stack: str, config: dict[str, str]) -> tuple[ConfigError, Recording]:
     recording = Recording(stack=stack)
     with pytest.raises(ConfigError) as info:
-        run_program(config, stack, recording=recording)
+        run_program(config, stack, recording=recording, secret_keys=secret_keys(config))
     return info.value, recording
 
 
@@ -84,8 +84,10 @@ def test_malformed_config_lists_every_problem_and_registers_nothing(stack, overr
 def test_several_problems_are_reported_together():
     overrides = {"cluster.eks.nodes.max": 1, "cluster.cloud": "eks", "environment": "prod", "cluster.eks.vpcCidr": "10.0.0.1/16"}
     error, _ = _run_expecting_error("prod", stack_config("prod", overrides))
+    # A type error in one key does not hide the cross-field rules of the sections that are valid.
     assert error.problems == [
         "tradesense:cluster.eks.vpcCidr must be a CIDR block like 10.0.0.0/16 (10.0.0.1/16 has host bits set)",
+        "tradesense:cluster.eks.nodes.max must be >= min (got 1 < 3)",
     ]
     overrides.pop("cluster.eks.vpcCidr")
     error, _ = _run_expecting_error("prod", stack_config("prod", overrides, secrets=False))
@@ -110,6 +112,31 @@ def test_missing_secrets_name_the_exact_command(stack):
 def test_dev_runs_without_app_secrets():
     recording = run_stack("dev", secrets=False)
     assert recording.resources
+
+
+def test_secrets_in_plain_text_are_refused_without_echoing_them():
+    config = stack_config("staging")
+    plain = [k for k in secret_keys(config) if k != "tradesense:sentryDsn"]
+    recording = Recording(stack="staging")
+    with pytest.raises(ConfigError) as info:
+        run_program(config, "staging", secret_keys=plain, recording=recording)
+    assert info.value.problems == [
+        "tradesense:sentryDsn is stored in plain text in Pulumi.staging.yaml; encrypt it with: "
+        "pulumi config set --secret tradesense:sentryDsn 'https://KEY@o0.ingest.sentry.io/0'"
+    ]
+    assert config["tradesense:sentryDsn"] not in str(info.value)
+    assert recording.resources == []
+
+
+def test_kubeconfig_for_a_managed_cloud_is_refused():
+    config = stack_config("staging")
+    config["tradesense:kubeconfig"] = "apiVersion: v1\nkind: Config\n"
+    with pytest.raises(ConfigError) as info:
+        run_program(config, "staging", secret_keys=secret_keys(config))
+    assert info.value.problems == [
+        "tradesense:kubeconfig is set but cluster.cloud is 'doks' (it only adopts an existing cluster); "
+        "remove it with: pulumi config rm tradesense:kubeconfig"
+    ]
 
 
 def test_config_error_is_a_run_error_so_the_cli_prints_no_traceback():

@@ -93,14 +93,18 @@ def test_manifests_are_api_objects_grouped_by_namespace(planned, stack):
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_no_secret_value_reaches_any_artefact(tmp_path, stack):
     secrets = {key: f"{value}-{stack}-LEAKCHECK" for key, value in TEST_SECRETS.items()}
-    secrets["tradesense:kubeconfig"] = "apiVersion: v1\nkind: Config\n# LEAKCHECK-kubeconfig"
+    secrets["tradesense:alertmanagerReceivers"] = (
+        "- name: oncall\n  slack_configs:\n    - api_url: https://hooks.slack.com/services/LEAKCHECK-receivers\n"
+    )
+    if stack == "dev":  # only an existing cluster takes a kubeconfig
+        secrets["tradesense:kubeconfig"] = "apiVersion: v1\nkind: Config\n# LEAKCHECK-kubeconfig"
     result = build_plan(stack, config_overrides=secrets)
     write_artifacts(result.recording, tmp_path, plan_document(result), result.violations)
     text = render_text(result, tmp_path)
     # Every value the program itself generated as a secret (passwords, kubeconfigs, ...).
     generated = [unwrap_secrets(r.outputs.get("result")) for r in result.recording.resources if r.type.startswith("random:")]
     generated += [str(v) for k, v in result.recording.outputs.items() if k in result.recording.secret_outputs]
-    needles = [*secrets.values(), *[g for g in generated if g]]
+    needles = [*secrets.values(), "LEAKCHECK-receivers", *[g for g in generated if g]]
     assert needles
     haystacks = [text] + [p.read_text() for p in tmp_path.rglob("*") if p.is_file()]
     for needle in needles:

@@ -62,7 +62,12 @@ def offline_config(files: StackConfigFiles) -> tuple[dict[str, str], list[str], 
 def build_plan(stack: str, root: Path = ROOT, config_overrides: Optional[dict[str, str]] = None) -> PlanResult:
     files = read_stack(stack, root)
     config, secret_keys, required = offline_config(files)
-    config.update(config_overrides or {})
+    from components.config import SECRETS
+
+    for key, value in (config_overrides or {}).items():
+        config[key] = value
+        if any(spec.full_key == key for spec in SECRETS.values()):
+            secret_keys.append(key)
     recording = run_program(config, stack, secret_keys=secret_keys, project=files.project, preview=True)
     result = PlanResult(stack=stack, recording=recording, required_secrets=required)
     result.violations = evaluate_policies(recording, stack, root)

@@ -14,7 +14,8 @@ import pulumi_aws as aws
 class EksVpcArgs:
     cluster_name: str
     cidr: str
-    availability_zones: int
+    # Zone names, looked up (and checked against config) by the caller.
+    zones: tuple[str, ...]
     nat_per_az: bool
 
 
@@ -33,8 +34,7 @@ class EksVpc(pulumi.ComponentResource):
         super().__init__("tradesense:cluster:EksVpc", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
-        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOptions(parent=self))
-        private_cidrs, public_cidrs = split_cidr(args.cidr, args.availability_zones)
+        private_cidrs, public_cidrs = split_cidr(args.cidr, len(args.zones))
 
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -57,8 +57,7 @@ class EksVpc(pulumi.ComponentResource):
 
         self.public_subnet_ids, self.private_subnet_ids = [], []
         nat_ids: list[pulumi.Output[str]] = []
-        for index in range(args.availability_zones):
-            az = zones.names[index]
+        for index, az in enumerate(args.zones):
             public = aws.ec2.Subnet(
                 f"{name}-public-{index}",
                 vpc_id=vpc.id,

@@ -21,6 +21,7 @@ from components.cluster.config import EksConfig
 from components.cluster.eks_identity import IrsaIdentity
 from components.cluster.interface import ClusterInterface
 from components.cluster.kubeconfig import exec_kubeconfig
+from components.config import ConfigError
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 ADMIN_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -69,7 +70,7 @@ class EksCluster(pulumi.ComponentResource):
 
         network = EksVpc(
             f"{name}-network",
-            EksVpcArgs(args.cluster_name, cfg.vpc_cidr, cfg.availability_zones, args.nat_per_az),
+            EksVpcArgs(args.cluster_name, cfg.vpc_cidr, self._zones(args, aws_provider), args.nat_per_az),
             opts=pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider}),
         )
 
@@ -203,6 +204,17 @@ class EksCluster(pulumi.ComponentResource):
             node_autoscaler="cluster-autoscaler",
         )
         self.register_outputs({"clusterArn": cluster.arn, "oidcProviderArn": oidc.arn, "kmsKeyArn": key.arn})
+
+    def _zones(self, args: EksClusterArgs, aws_provider: aws.Provider) -> tuple[str, ...]:
+        """The first N available zones of the region; fewer than configured is a config error."""
+        wanted = args.config.availability_zones
+        found = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(parent=self, provider=aws_provider)).names
+        if len(found) < wanted:
+            raise ConfigError(pulumi.get_stack(), [
+                f"tradesense:cluster.eks.availabilityZones must be at most {len(found)}: {args.region} has "
+                f"{len(found)} available zones (got {wanted})"
+            ], before_resources=False)
+        return tuple(found[:wanted])
 
     def _role(self, name: str, service: str, policies: list[str], opts: pulumi.ResourceOptions) -> aws.iam.Role:
         role = aws.iam.Role(name, assume_role_policy=assume_role_policy(service), opts=opts)

@@ -10,7 +10,7 @@ import pytest
 
 from components.config import ConfigError
 from tests.app.k8s import env_of, mounted_secret_key, named, objects, only_container, resource_of
-from tests.conftest import DELETE, STACKS, TEST_SECRETS, run_stack, stack_config
+from tests.conftest import DELETE, STACKS, TEST_SECRETS, run_stack, secret_keys, stack_config
 from tools.mock_runtime import is_secret, run_program
 
 
@@ -143,7 +143,7 @@ def test_missing_stripe_key_names_the_command_to_run(stack):
     config = stack_config(stack)
     del config["tradesense:stripeApiKey"]
     with pytest.raises(ConfigError) as error:
-        run_program(config, stack)
+        run_program(config, stack, secret_keys=secret_keys(config))
     assert "pulumi config set --secret tradesense:stripeApiKey" in str(error.value)
 
 

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Optional
 import pytest
 import yaml
 
-from tests.conftest import ROOT, stack_config
+from tests.conftest import ROOT, secret_keys, stack_config
 from tools.mock_runtime import Recording, Resource, run_program, unwrap_secrets
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -83,6 +83,7 @@ def run_platform(stack: str, overrides: Optional[dict] = None, **kwargs) -> Plat
 
     config = stack_config(stack, overrides)
     config.update(kwargs.pop("extra_config", None) or {})
+    kwargs.setdefault("secret_keys", secret_keys(config))
     recording = run_program(config, stack, program=program, **kwargs)
     edge = (overrides or {}).get("platform.edge", "gateway-api")
     return PlatformRun(stack, edge, recording, captured["platform"])

@@ -95,7 +95,7 @@ def test_dashboards_sidecar_watches_the_interface_label(platform_runs, stack):
 
 @pytest.fixture(scope="module")
 def with_receivers():
-    return run_platform("prod", extra_config={RECEIVERS_KEY: RECEIVERS}, secret_keys=[RECEIVERS_KEY])
+    return run_platform("prod", extra_config={RECEIVERS_KEY: RECEIVERS})
 
 
 def test_alertmanager_receivers_come_from_secret_config_only(with_receivers):
@@ -125,7 +125,7 @@ def test_malformed_receivers_fail_naming_the_key_without_echoing_it():
     bad = "- slack_configs: [{api_url: https://hooks.slack.com/services/SECRETVALUE}]"
     recording = Recording(stack="prod")
     with pytest.raises(ConfigError) as info:
-        run_platform("prod", extra_config={RECEIVERS_KEY: bad}, secret_keys=[RECEIVERS_KEY], recording=recording)
+        run_platform("prod", extra_config={RECEIVERS_KEY: bad}, recording=recording)
     assert info.value.problems == [
         f"{RECEIVERS_KEY} entry 0 must be a mapping with a 'name'; set it with: "
         f'pulumi config set --secret {RECEIVERS_KEY} "$(cat receivers.yaml)"'

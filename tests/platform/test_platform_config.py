@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.config import ConfigError
-from tests.conftest import DELETE, stack_config
+from tests.conftest import DELETE, secret_keys, stack_config
 from tools.mock_runtime import Recording, run_program
 
 CASES = [
@@ -41,7 +41,8 @@ CASES = [
 def test_bad_platform_config_is_reported_by_key(stack, overrides, expected):
     recording = Recording(stack=stack)
     with pytest.raises(ConfigError) as info:
-        run_program(stack_config(stack, overrides), stack, recording=recording)
+        config = stack_config(stack, overrides)
+        run_program(config, stack, recording=recording, secret_keys=secret_keys(config))
     platform_problems = [p for p in info.value.problems if p.startswith("tradesense:platform")]
     assert platform_problems == expected
     assert recording.resources == []
