@@ -59,6 +59,8 @@ class SecretSpec:
     example: str = "VALUE"
     # Checks the decrypted value; raises ValueError with a message that never echoes it.
     check: Optional[Callable[[str], Any]] = None
+    # What the offline plan uses for a value it cannot decrypt (must pass `check`).
+    placeholder: Optional[str] = None
 
     @property
     def full_key(self) -> str:
@@ -84,7 +86,8 @@ SECRETS: dict[str, SecretSpec] = {
                    "https://KEY@o0.ingest.sentry.io/0"),
         # Optional: without it Alertmanager routes alerts to a null receiver (the plan warns outside dev).
         SecretSpec("alertmanagerReceivers", "Alertmanager receivers (YAML list; see components/platform/alertmanager_config.py)",
-                   example="$(cat receivers.yaml)", check=parse_receivers),
+                   example="$(cat receivers.yaml)", check=parse_receivers,
+                   placeholder="- name: offline-placeholder\n  webhook_configs:\n    - url: https://placeholder.invalid/\n"),
     )
 }
 

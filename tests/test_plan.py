@@ -158,3 +158,46 @@ def test_exit_1_for_mandatory_violation_names_the_rule(tmp_path):
     public = [v for v in violations if v["resource_type"] == "aws:eks/cluster:Cluster" and v["enforcement"] == "mandatory"]
     assert public, violations
     assert f"[{public[0]['policy']}]" in proc.stdout
+
+
+@pytest.mark.parametrize("content,expected", [
+    ('{"all": "strict"}', "strict"),
+    ('{"all": ', "policies/config/dev.json is not valid JSON"),
+])
+def test_exit_2_for_a_broken_policy_config(tmp_path, content, expected):
+    project = _temp_project(tmp_path)
+    (project / "policies" / "config" / "dev.json").write_text(content)
+    proc = run_plan_cli(["--stack", "dev", "--out", str(tmp_path / "out")], cwd=project)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert expected in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_exit_2_when_config_is_not_a_mapping(tmp_path):
+    project = _temp_project(tmp_path)
+    (project / "Pulumi.dev.yaml").write_text("config: [a, b]\n")
+    proc = run_plan_cli(["--stack", "dev"], cwd=project)
+    assert proc.returncode == 2
+    assert "Pulumi.dev.yaml: `config` must be a mapping" in proc.stderr
+
+
+def test_exit_2_when_the_output_folder_cannot_be_written(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = run_plan_cli(["--stack", "dev", "--out", str(blocker / "out")])
+    assert proc.returncode == 2
+    assert "cannot write the plan" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_encrypted_secrets_plan_with_placeholders_that_pass_their_checks(tmp_path):
+    project = _temp_project(tmp_path)
+    stack_file = project / "Pulumi.staging.yaml"
+    doc = yaml.safe_load(stack_file.read_text())
+    for key in ("stripeApiKey", "stripeWebhookSecret", "sentryDsn", "alertmanagerReceivers"):
+        doc["config"][f"tradesense:{key}"] = {"secure": "v1:AAAAencryptedAAAA"}
+    stack_file.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "out"
+    proc = run_plan_cli(["--stack", "staging", "--out", str(out)], cwd=project)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    required = {s["key"]: s["state"] for s in json.loads((out / "plan.json").read_text())["requiredSecrets"]}
+    assert set(required) == {f"tradesense:{k}" for k in ("stripeApiKey", "stripeWebhookSecret", "sentryDsn", "alertmanagerReceivers")}
+    assert all(state.startswith("set in stack file") for state in required.values())

@@ -51,6 +51,8 @@ def offline_config(files: StackConfigFiles) -> tuple[dict[str, str], list[str], 
     required: list[dict] = []
     for spec in SECRETS.values():
         if spec.full_key in files.encrypted_keys:
+            if spec.placeholder is not None:
+                config[spec.full_key] = spec.placeholder
             required.append({"key": spec.full_key, "state": "set in stack file (encrypted; placeholder used offline)"})
         elif env in spec.required_in and spec.full_key not in config:
             config[spec.full_key] = PLACEHOLDER_PREFIX + spec.full_key
@@ -125,16 +127,21 @@ def main(argv: Optional[list[str]] = None) -> int:
         return EXIT_USAGE if exc.code else EXIT_OK
     from components.config import ConfigError
 
+    from tools.policy_eval import PolicyConfigError, PolicyRuntimeError
+
     out = args.out or ROOT / "build" / "plan" / args.stack
     try:
         result = build_plan(args.stack)
-    except StackFileError as exc:
+        write_artifacts(result.recording, out, plan_document(result), result.violations)
+    except (StackFileError, ConfigError, PolicyConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except PolicyRuntimeError as exc:
+        print(f"error: a policy rule failed to run (the engine would fail the preview too): {exc}", file=sys.stderr)
         return EXIT_USAGE
-    write_artifacts(result.recording, out, plan_document(result), result.violations)
+    except OSError as exc:
+        print(f"error: cannot write the plan to {out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     print(render_text(result, out))
     return result.exit_code
 

@@ -95,7 +95,13 @@ def load_policy_config(stack: str, root: Path = ROOT) -> dict:
     if not path.exists():
         return {}
     text = path.read_text()
-    return json.loads(text) if text.strip() else {}
+    try:
+        config = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise PolicyConfigError(f"{path.relative_to(root)} is not valid JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise PolicyConfigError(f"{path.relative_to(root)} must be a JSON object of rule settings")
+    return config
 
 
 # --- config resolution (ReconcilePolicyPackConfig) ----------------------------------------------
@@ -140,10 +146,8 @@ def _schema_of(policy) -> Optional[dict]:
 
 
 def _validate_options(name: str, schema: dict, options: dict) -> list[str]:
-    try:
-        import jsonschema
-    except ImportError:  # pragma: no cover - jsonschema comes with kubernetes-validate
-        return []
+    import jsonschema  # pinned in requirements-dev.txt, as the engine validates options too
+
     validator = jsonschema.Draft7Validator(schema)
     return [f"{name}: {error.message}" for error in validator.iter_errors(options)]
 

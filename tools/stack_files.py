@@ -54,6 +54,9 @@ def read_stack(stack: str, root: Path = ROOT) -> StackConfigFiles:
         elif "value" in spec or "default" in spec:
             values[_qualify(project, key)] = spec.get("value", spec.get("default"))
     encrypted: list[str] = []
+    for name, doc in (("Pulumi.yaml", project_doc), (stack_path.name, stack_doc)):
+        if not isinstance(doc.get("config") or {}, dict):
+            raise StackFileError(f"{name}: `config` must be a mapping of keys to values")
     for key, value in (stack_doc.get("config") or {}).items():
         full = _qualify(project, key)
         if isinstance(value, dict) and set(value) == {"secure"}:

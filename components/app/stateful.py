@@ -28,6 +28,14 @@ from components.app.workloads import Workload
 DATA_VOLUME = "data"
 
 
+def data_store_template(pod: PodSpec) -> dict:
+    template = pod_template(pod)
+    # A data store pinned to a zonal volume must not be moved by a scale-down: the node group
+    # cannot be grown in a chosen zone, so the pod could stay Pending.
+    template["metadata"].setdefault("annotations", {})["cluster-autoscaler.kubernetes.io/safe-to-evict"] = "false"
+    return template
+
+
 @dataclass(frozen=True)
 class StatefulStoreArgs:
     workload: Workload
@@ -74,7 +82,7 @@ def stateful_store(name: str, parent: pulumi.Resource, args: StatefulStoreArgs) 
             "selector": {"matchLabels": workload.selector},
             "podManagementPolicy": "OrderedReady",
             "updateStrategy": {"type": "RollingUpdate"},
-            "template": pod_template(args.pod),
+            "template": data_store_template(args.pod),
             "volumeClaimTemplates": [
                 {
                     "metadata": {"name": DATA_VOLUME, "labels": workload.labels()},

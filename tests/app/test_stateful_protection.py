@@ -83,3 +83,11 @@ def test_a_replaced_stateful_set_finds_its_data_again(recordings, stack, store):
 @pytest.mark.parametrize("store", STORES)
 def test_data_stores_are_single_replica(recordings, stack, store):
     assert resource_of(recordings[stack], "StatefulSet", store).inputs["spec"]["replicas"] == 1
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_cluster_autoscaler_never_evicts_a_data_store(recordings, stack):
+    for name in ("postgres", "redis"):
+        sts = next(r for r in recordings[stack].of_type("kubernetes:apps/v1:StatefulSet") if r.inputs["metadata"]["name"] == name)
+        annotations = sts.inputs["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false"
