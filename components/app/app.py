@@ -17,6 +17,7 @@ from components.app.config import AppConfig
 from components.app.frontend import Frontend, FrontendArgs
 from components.app.migrations import Migrations, MigrationsArgs
 from components.app.network_policies import NetworkPolicies, NetworkPoliciesArgs
+from components.app.observability import Observability, ObservabilityArgs
 from components.app.placement import Placement
 from components.app.postgres import Postgres, PostgresArgs
 from components.app.redis import Redis, RedisArgs
@@ -134,6 +135,14 @@ class TradeSenseApp(pulumi.ComponentResource):
             tls_secret_name=platform.tls_secret_name,
             tls_secret_namespace=platform.tls_secret_namespace,
             depends_on=(backend.workload.service, frontend.workload.service),
+        ), child)
+
+        Observability(f"{name}-observability", ObservabilityArgs(
+            placement=placement,
+            monitoring_crds=platform.monitoring_crds,
+            monitoring_labels=platform.monitoring_labels,
+            dashboard_label=platform.dashboard_label,
+            depends_on=(backend.workload.service,),
         ), child)
 
         self.url = pulumi.Output.from_input(f"https://{apex}")

@@ -10,7 +10,8 @@ import pytest
 from tests.app.k8s import objects
 from tests.conftest import STACKS
 
-CONCEPTS = {"TradeSenseApp", "AppSecrets", "Postgres", "Redis", "Backend", "Frontend", "Migrations", "Routing", "NetworkPolicies"}
+CONCEPTS = {"TradeSenseApp", "AppSecrets", "Postgres", "Redis", "Backend", "Frontend", "Migrations", "Routing", "NetworkPolicies",
+            "Observability"}
 
 
 def app_components(rec):
