@@ -184,7 +184,7 @@ class GatewayApiEdge(pulumi.ComponentResource):
                 "resources": resources("100m", "128Mi", cpu_limit="500m", memory_limit="256Mi"),
                 # No usage reports leave production clusters; no raw NGINX config from routes.
                 "productTelemetry": {"enable": False},
-                "snippets": {"enable": False},
+                "snippetsFilters": {"enable": False},
             },
             "nginx": {
                 "replicas": args.replicas,

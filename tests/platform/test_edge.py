@@ -165,3 +165,10 @@ def test_every_https_route_in_the_program_sets_the_headers(recordings, stack):
             assert [{h["name"]: h["value"] for h in m.get("set", [])} for m in modifiers] == [GUIDE_HEADERS], route.name
             checked += 1
     assert checked > 0, "no HTTPRoute is attached to an HTTPS listener"
+
+
+def test_gateway_fabric_takes_no_raw_nginx_snippets_and_sends_no_telemetry(platform_runs):
+    # Chart keys as NGF documents them (nginxGateway.snippetsFilters / productTelemetry).
+    values = platform_runs[("prod", "gateway-api")].values("nginx-gateway-fabric")["nginxGateway"]
+    assert values["snippetsFilters"] == {"enable": False}
+    assert values["productTelemetry"] == {"enable": False}
