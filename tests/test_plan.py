@@ -201,3 +201,22 @@ def test_encrypted_secrets_plan_with_placeholders_that_pass_their_checks(tmp_pat
     required = {s["key"]: s["state"] for s in json.loads((out / "plan.json").read_text())["requiredSecrets"]}
     assert set(required) == {f"tradesense:{k}" for k in ("stripeApiKey", "stripeWebhookSecret", "sentryDsn", "alertmanagerReceivers")}
     assert all(state.startswith("set in stack file") for state in required.values())
+
+
+def test_exit_1_when_a_change_makes_pods_privileged(tmp_path):
+    """A code change that weakens the secure defaults is caught by the pack, by rule name."""
+    project = _temp_project(tmp_path)
+    defaults = project / "components" / "secure_defaults.py"
+    source = defaults.read_text()
+    assert '"privileged": False' in source
+    defaults.write_text(source.replace('"privileged": False', '"privileged": True'))
+    out = tmp_path / "out"
+    proc = run_plan_cli(["--stack", "staging", "--out", str(out)], cwd=project)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    violations = json.loads((out / "policy.json").read_text())
+    privileged = [v for v in violations if v["policy"] == "k8s-pod-disallow-privileged"]
+    names = {v["resource_name"] for v in privileged}
+    # Every pod-bearing workload of the app is named, not just one.
+    assert {"tradesense-backend-deployment", "tradesense-frontend-deployment", "tradesense-postgres-stateful-set"} <= names
+    assert all(v["enforcement"] == "mandatory" for v in privileged)
+    assert "[k8s-pod-disallow-privileged]" in proc.stdout
