@@ -253,20 +253,22 @@ def protected(args: ResourceValidationArgs, report_violation) -> None:
         report_violation(f"{kind_of(args.resource_type)} {args.name} holds state but is not protected (protect=True) in prod")
 
 
+APP_NAMESPACES_SCHEMA = schema(appNamespaces=string_list("Namespaces that hold app workloads.", APP_NAMESPACES))
+
 POLICIES = [
     StackValidationPolicy(
         name="k8s-namespace-require-default-deny-network-policy",
         description="Every app namespace must have a default-deny NetworkPolicy for both ingress and egress.",
         validate=default_deny,
         enforcement_level=MANDATORY,
-        config_schema=schema(appNamespaces=string_list("Namespaces that hold app workloads.", APP_NAMESPACES)),
+        config_schema=APP_NAMESPACES_SCHEMA,
     ),
     StackValidationPolicy(
         name="k8s-pod-require-network-policy",
         description="Every pod in an app namespace must be selected by a NetworkPolicy that allows its traffic.",
         validate=pods_selected,
         enforcement_level=MANDATORY,
-        config_schema=schema(appNamespaces=string_list("Namespaces that hold app workloads.", APP_NAMESPACES)),
+        config_schema=APP_NAMESPACES_SCHEMA,
     ),
     StackValidationPolicy(
         name="k8s-workload-require-pod-disruption-budget",
