@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Callable, Iterable, Iterator, Optional
 
@@ -122,26 +122,52 @@ def environment(config: Mapping) -> str:
 
 # --- Kubernetes -------------------------------------------------------------------------------
 
-# Where each pod-bearing kind keeps its pod template (metadata + spec).
-POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
-    "kubernetes:core/v1:Pod": (),
-    "kubernetes:apps/v1:Deployment": ("spec", "template"),
-    "kubernetes:apps/v1:StatefulSet": ("spec", "template"),
-    "kubernetes:apps/v1:DaemonSet": ("spec", "template"),
-    "kubernetes:apps/v1:ReplicaSet": ("spec", "template"),
-    "kubernetes:batch/v1:Job": ("spec", "template"),
-    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template"),
+# Where each pod-bearing kind keeps its pod template (metadata + spec), by kind name, so every API
+# version (apps/v1, apps/v1beta2, extensions/v1beta1, batch/v1beta1, ...) is covered. The `*Patch`
+# form of each kind carries the same template; a `*List` carries such objects under `items`.
+POD_TEMPLATE_PATHS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "Pod": (),
+    "PodTemplate": ("template",),
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
-POD_KINDS = frozenset(POD_TEMPLATE_PATHS)
 # Probes make sense for workloads that are expected to keep running.
-LONG_RUNNING_KINDS = frozenset(
-    {"kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet"}
-)
+LONG_RUNNING = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"})
 CONTAINER_FIELDS = (("containers", "container"), ("initContainers", "init container"), ("ephemeralContainers", "ephemeral container"))
 
 
 def kind_of(resource_type: str) -> str:
     return resource_type.rsplit(":", 1)[-1]
+
+
+@dataclass(frozen=True)
+class PodBearing:
+    """How a Kubernetes resource type carries pods."""
+
+    kind: str  # the object kind, without Patch/List
+    template_path: tuple[str, ...]
+    patch: bool  # a server-side-apply patch: fields it leaves out keep their current value
+    listed: bool  # a List: the objects are under `items`
+
+
+def pod_bearing(resource_type: str) -> Optional[PodBearing]:
+    if not resource_type.startswith("kubernetes:"):
+        return None
+    kind = kind_of(resource_type)
+    patch = kind.endswith("Patch")
+    listed = kind.endswith("List")
+    base = kind.removesuffix("Patch").removesuffix("List")
+    path = POD_TEMPLATE_PATHS_BY_KIND.get(base)
+    return None if path is None else PodBearing(base, path, patch, listed)
+
+
+def is_pod_bearing(resource_type: str) -> bool:
+    return pod_bearing(resource_type) is not None
 
 
 def resolve_namespace(props: Mapping, provider: Any) -> str:
@@ -158,8 +184,26 @@ def resolve_namespace(props: Mapping, provider: Any) -> str:
     return "default"
 
 
+def known_namespace(props: Mapping, provider: Any) -> Optional[str]:
+    """resolve_namespace, or None when it is unknown at preview."""
+    try:
+        return resolve_namespace(props, provider)
+    except UnknownValueError:
+        return None
+
+
+def label(obj: Any, *path: Any, fallback: str = "?") -> str:
+    """A value for a message only: never raises, so an unknown name cannot hide a violation."""
+    try:
+        value = get(obj, *path)
+    except UnknownValueError:
+        return "<unknown>"
+    return fallback if value is None else str(value)
+
+
 def object_name(props: Mapping, fallback: str) -> str:
-    """metadata.name, or the Pulumi name (the provider auto-names from it) when unset or unknown."""
+    """metadata.name, or the Pulumi name (the provider auto-names from it) when unset or unknown.
+    For messages; a decision on the name must read it itself."""
     try:
         name = get(props, "metadata", "name")
     except UnknownValueError:
@@ -177,9 +221,15 @@ class Workload:
     labels: Optional[Mapping]  # pod template labels; None when unknown at preview
     spec: Mapping  # the pod spec
     resource_type: str
+    metadata: Mapping = field(default_factory=dict)  # pod template metadata (annotations)
+    patch: bool = False  # fields a patch leaves out keep their current value: not checked
 
     def describe(self) -> str:
         return f"{self.kind} {self.namespace or '<unknown>'}/{self.name}"
+
+    @property
+    def long_running(self) -> bool:
+        return self.kind in LONG_RUNNING
 
     def containers(self) -> list[tuple[str, str, Mapping]]:
         """(role, name, container) for regular, init and ephemeral containers."""
@@ -187,34 +237,44 @@ class Workload:
         for field_name, role in CONTAINER_FIELDS:
             with skip_unknown():
                 for index, container in enumerate(as_list(get(self.spec, field_name))):
-                    try:
-                        name = get(container, "name") or f"#{index}"
-                    except UnknownValueError:
-                        name = f"#{index}"
-                    found.append((role, name, container))
+                    found.append((role, label(container, "name", fallback=f"#{index}"), container))
         return found
 
 
-def workload_of(resource_type: str, props: Mapping, name: str, provider: Any = None) -> Optional[Workload]:
-    """The pod template of a pod-bearing kind, or None for any other type.
-
-    Raises UnknownValueError when the pod spec itself is unknown."""
-    path = POD_TEMPLATE_PATHS.get(resource_type)
-    if path is None:
-        return None
-    template = get(props, *path) if path else props
+def _workload(bearing: PodBearing, resource_type: str, props: Mapping, name: str, provider: Any) -> Optional[Workload]:
+    template = get(props, *bearing.template_path) if bearing.template_path else props
     if template is None:
         return None
-    try:
-        namespace: Optional[str] = resolve_namespace(props, provider)
-    except UnknownValueError:
-        namespace = None
+    namespace = known_namespace(props, provider)
     try:
         labels: Optional[Mapping] = get(template, "metadata", "labels") or {}
     except UnknownValueError:
         labels = None
+    try:
+        metadata = get(template, "metadata") or {}
+    except UnknownValueError:
+        metadata = {}
     spec = get(template, "spec") or {}
-    return Workload(kind_of(resource_type), object_name(props, name), namespace, labels, spec, resource_type)
+    return Workload(bearing.kind, object_name(props, name), namespace, labels, spec, resource_type, metadata, bearing.patch)
+
+
+def workloads_of(resource_type: str, props: Mapping, name: str, provider: Any = None) -> list[Workload]:
+    """Every pod template a resource carries ([] for other types; one per item of a List).
+
+    Raises UnknownValueError when a pod spec itself is unknown (for a List: skips that item)."""
+    bearing = pod_bearing(resource_type)
+    if bearing is None:
+        return []
+    if not bearing.listed:
+        found = _workload(bearing, resource_type, props, name, provider)
+        return [found] if found is not None else []
+    workloads = []
+    for index, item in enumerate(known_list(props, "items")):
+        with skip_unknown():
+            found = _workload(bearing, resource_type, item, f"{name}[{index}]", provider)
+            if found is not None:
+                workloads.append(found)
+    return workloads
 
 
 def pod_policy(
@@ -222,28 +282,31 @@ def pod_policy(
     description: str,
     check: Callable[[Workload, Mapping], Iterable[str]],
     enforcement_level: EnforcementLevel,
-    kinds: frozenset[str] = POD_KINDS,
+    long_running_only: bool = False,
     options: Optional[dict[str, dict]] = None,
 ) -> ResourceValidationPolicy:
-    """A resource policy that runs `check` over every pod-bearing object.
+    """A resource policy that runs `check` over every pod template of every pod-bearing object.
 
     `check(workload, config)` yields one message per violation. Every pod rule also takes
-    `excludedNamespaces` (glob patterns) for platform components that need an exception."""
+    `excludedNamespaces` (glob patterns) for platform components that need an exception; a
+    workload whose namespace is unknown at preview is skipped when exceptions are configured."""
 
     def validate(args: ResourceValidationArgs, report_violation) -> None:
-        if args.resource_type not in kinds:
+        if not is_pod_bearing(args.resource_type):
             return
         try:
-            workload = workload_of(args.resource_type, args.props, args.name, args.provider)
+            workloads = workloads_of(args.resource_type, args.props, args.name, args.provider)
         except UnknownValueError:
             return
-        if workload is None:
-            return
         config = args.get_config()
-        if workload.namespace and matches_any(workload.namespace, config.get("excludedNamespaces") or ()):
-            return
-        for message in check(workload, config):
-            report_violation(message)
+        excluded = config.get("excludedNamespaces") or ()
+        for workload in workloads:
+            if long_running_only and not workload.long_running:
+                continue
+            if excluded and (workload.namespace is None or matches_any(workload.namespace, excluded)):
+                continue
+            for message in check(workload, config):
+                report_violation(message)
 
     properties = {
         "excludedNamespaces": string_list("Namespaces (glob patterns) this rule does not check.", []),

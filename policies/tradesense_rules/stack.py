@@ -22,21 +22,22 @@ from pulumi_policy.proxy import UnknownValueError
 from ._util import (
     ADVISORY,
     MANDATORY,
-    POD_KINDS,
     Workload,
     as_list,
     environment,
     environment_option,
     get,
+    is_pod_bearing,
     kind_of,
+    known_namespace,
+    label,
     object_name,
-    resolve_namespace,
     schema,
     selector_is_empty,
     selector_matches,
     skip_unknown,
     string_list,
-    workload_of,
+    workloads_of,
 )
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -44,7 +45,7 @@ NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 HPA_TYPES = {"kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "kubernetes:autoscaling/v1:HorizontalPodAutoscaler"}
 CRONJOB = "kubernetes:batch/v1:CronJob"
-REPLICATED_KINDS = {"kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet"}
+REPLICATED_KINDS = {"Deployment", "StatefulSet"}
 APP_NAMESPACES = ["tradesense"]
 COMPONENT_LABEL = "app.kubernetes.io/component"
 STATEFUL_TYPES = [
@@ -66,25 +67,24 @@ STATEFUL_TYPES = [
 
 
 def _namespace(resource: PolicyResource) -> Optional[str]:
-    try:
-        return resolve_namespace(resource.props, resource.provider)
-    except UnknownValueError:
-        return None
+    """The resource's namespace as the resource rules resolve it (provider default included)."""
+    return known_namespace(resource.props, resource.provider)
 
 
-def _workloads(resources: list[PolicyResource], kinds=POD_KINDS) -> list[tuple[PolicyResource, Workload]]:
+def _workloads(resources: list[PolicyResource], kinds: Optional[set[str]] = None) -> list[tuple[PolicyResource, Workload]]:
     found = []
     for resource in resources:
-        if resource.resource_type in kinds:
+        if is_pod_bearing(resource.resource_type):
             with skip_unknown():
-                workload = workload_of(resource.resource_type, resource.props, resource.name, resource.provider)
-                if workload is not None:
-                    found.append((resource, workload))
+                for workload in workloads_of(resource.resource_type, resource.props, resource.name, resource.provider):
+                    if kinds is None or workload.kind in kinds:
+                        found.append((resource, workload))
     return found
 
 
 def _app_namespaces_in_stack(args: StackValidationArgs) -> list[str]:
-    """Configured app namespaces that this stack creates or puts objects into."""
+    """Configured app namespaces that this stack creates or runs pods in (namespaces resolved
+    like the resource rules do, the provider's default namespace included)."""
     wanted = list(args.get_config().get("appNamespaces", APP_NAMESPACES))
     present = set()
     for resource in args.resources:
@@ -92,9 +92,9 @@ def _app_namespaces_in_stack(args: StackValidationArgs) -> list[str]:
             continue
         with skip_unknown():
             if resource.resource_type == NAMESPACE:
-                present.add(object_name(resource.props, resource.name))
-            elif get(resource.props, "metadata", "namespace"):
-                present.add(get(resource.props, "metadata", "namespace"))
+                present.add(get(resource.props, "metadata", "name") or resource.name)
+            elif is_pod_bearing(resource.resource_type) or get(resource.props, "metadata", "namespace"):
+                present.add(_namespace(resource))
     return [ns for ns in wanted if ns in present]
 
 
@@ -102,34 +102,50 @@ def _network_policies(args: StackValidationArgs) -> list[PolicyResource]:
     return [r for r in args.resources if r.resource_type == NETWORK_POLICY]
 
 
-def _is_default_deny(policy: PolicyResource) -> bool:
+DIRECTIONS = ("Ingress", "Egress")
+
+
+def denied_directions(policy: PolicyResource) -> set[str]:
+    """The directions this NetworkPolicy denies for every pod of its namespace: it selects all
+    pods, lists the direction in policyTypes (unset: Ingress, plus Egress when egress rules are
+    given) and allows nothing in it. Raises UnknownValueError when that cannot be told."""
     spec = get(policy.props, "spec") or {}
-    types = {str(t) for t in as_list(get(spec, "policyTypes"))}
-    return (
-        selector_is_empty(get(spec, "podSelector"))
-        and {"Ingress", "Egress"} <= types
-        and not as_list(get(spec, "ingress"))
-        and not as_list(get(spec, "egress"))
-    )
+    if not selector_is_empty(get(spec, "podSelector")):
+        return set()
+    rules = {"Ingress": as_list(get(spec, "ingress")), "Egress": as_list(get(spec, "egress"))}
+    types = get(spec, "policyTypes")
+    if types is None:
+        declared = {"Ingress"} | ({"Egress"} if rules["Egress"] else set())
+    else:
+        declared = {str(t) for t in as_list(types)}
+    return {d for d in DIRECTIONS if d in declared and not rules[d]}
 
 
 def default_deny(args: StackValidationArgs, report_violation) -> None:
+    """Both directions denied by default, by one policy or by an ingress-only and an egress-only
+    one (the Kubernetes docs show both forms)."""
     policies = _network_policies(args)
     for namespace in _app_namespaces_in_stack(args):
+        denied: set[str] = set()
         unknown = False
-        found = False
         for policy in policies:
             policy_namespace = _namespace(policy)
+            if policy_namespace not in (None, namespace):
+                continue
             try:
-                if policy_namespace is None:
-                    unknown = unknown or _is_default_deny(policy)
-                elif policy_namespace == namespace and _is_default_deny(policy):
-                    found = True
+                directions = denied_directions(policy)
             except UnknownValueError:
-                unknown = unknown or policy_namespace in (None, namespace)
-        if not found and not unknown:
+                unknown = True
+                continue
+            if policy_namespace is None:
+                unknown = unknown or bool(directions)
+            else:
+                denied |= directions
+        missing = [d for d in DIRECTIONS if d not in denied]
+        if missing and not unknown:
             report_violation(
-                f"Namespace {namespace} has no default-deny NetworkPolicy (empty podSelector, policyTypes Ingress and Egress, no rules)"
+                f"Namespace {namespace} has no default-deny NetworkPolicy for {' and '.join(missing)} "
+                "(empty podSelector, the direction in policyTypes, no rules for it)"
             )
 
 
@@ -140,10 +156,11 @@ def pods_selected(args: StackValidationArgs, report_violation) -> None:
     unknown_namespaces: set[Optional[str]] = set()
     for policy in _network_policies(args):
         namespace = _namespace(policy)
+        if namespace is None:
+            unknown_namespaces.add(None)  # it may select pods in any namespace
+            continue
         try:
             selector = get(policy.props, "spec", "podSelector")
-            if namespace is None:
-                raise UnknownValueError("", [])
             if not selector_is_empty(selector):
                 selectors.setdefault(namespace, []).append(selector)
         except UnknownValueError:
@@ -236,7 +253,7 @@ def hpa_min_replicas(args: ResourceValidationArgs, report_violation) -> None:
     with skip_unknown():
         value = get(args.props, "spec", "minReplicas", default=1)  # Kubernetes defaults it to 1
         if float(value) < minimum:
-            target = get(args.props, "spec", "scaleTargetRef", "name") or "?"
+            target = label(args.props, "spec", "scaleTargetRef", "name")
             report_violation(
                 f"HorizontalPodAutoscaler {object_name(args.props, args.name)} (target {target}) has minReplicas "
                 f"{int(float(value))}; prod needs at least {int(minimum)}"
