@@ -6,16 +6,36 @@ public endpoint and a missing `publicAccessCidrs` is 0.0.0.0/0.
 
 from __future__ import annotations
 
+import ipaddress
 import json
-from typing import Any, Iterator
+from fnmatch import fnmatchcase
+from typing import Any, Iterator, Optional
 
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy
 
-from ._util import MANDATORY, as_list, get, is_mapping, schema, skip_unknown, string_list, truthy
+from ._util import MANDATORY, as_list, get, is_mapping, kind_of, known_list, label, schema, skip_unknown, string_list, truthy
 
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 KMS_KEY = "aws:kms/key:Key"
 WORLD = {"0.0.0.0/0", "::/0"}
+
+
+def world_coverage(cidrs: list[str]) -> list[str]:
+    """The address families ('0.0.0.0/0', '::/0') that these CIDRs cover entirely, however they
+    are split (0.0.0.0/1 + 128.0.0.0/1 is the whole IPv4 space). Malformed entries are ignored:
+    AWS rejects them."""
+    networks: dict[int, list] = {4: [], 6: []}
+    for cidr in cidrs:
+        try:
+            network = ipaddress.ip_network(cidr.strip(), strict=False)
+        except ValueError:
+            continue
+        networks[network.version].append(network)
+    covered = []
+    for version, world in ((4, "0.0.0.0/0"), (6, "::/0")):
+        if ipaddress.ip_network(world) in ipaddress.collapse_addresses(networks[version]):
+            covered.append(world)
+    return covered
 
 
 def eks_public_endpoint(args: ResourceValidationArgs, report_violation) -> None:
@@ -32,9 +52,9 @@ def eks_public_endpoint(args: ResourceValidationArgs, report_violation) -> None:
                 "(publicAccessCidrs unset); disable endpointPublicAccess or list allowed CIDRs"
             )
             return
-        open_to_world = sorted({c for c in cidrs if c in WORLD or c.endswith("/0")})
+        open_to_world = world_coverage(cidrs)
         if open_to_world:
-            report_violation(f"EKS cluster {args.name} has a public API endpoint open to {open_to_world}")
+            report_violation(f"EKS cluster {args.name} has a public API endpoint open to {open_to_world} (publicAccessCidrs {cidrs})")
 
 
 def eks_secrets_encryption(args: ResourceValidationArgs, report_violation) -> None:
@@ -71,25 +91,48 @@ def kms_rotation(args: ResourceValidationArgs, report_violation) -> None:
         usage = get(args.props, "keyUsage") or "ENCRYPT_DECRYPT"
         if spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT":
             return
+        # AWS cannot rotate keys in a custom key store (CloudHSM or external) or with imported material.
+        for field_name in ("customKeyStoreId", "xksKeyId"):
+            with skip_unknown():
+                if get(args.props, field_name):
+                    return
+        if str(get(args.props, "origin") or "AWS_KMS").upper() != "AWS_KMS":
+            return
         if not truthy(get(args.props, "enableKeyRotation", default=False)):
             report_violation(f"KMS key {args.name} does not enable automatic key rotation (enableKeyRotation defaults to false)")
 
 
 # --- IAM --------------------------------------------------------------------------------------
 
+# Every AWS provider type that carries a permissions policy document, and the field holding it.
 POLICY_DOCUMENT_FIELDS = {
     "aws:iam/policy:Policy": "policy",
     "aws:iam/rolePolicy:RolePolicy": "policy",
     "aws:iam/userPolicy:UserPolicy": "policy",
     "aws:iam/groupPolicy:GroupPolicy": "policy",
+    "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy": "inlinePolicy",
 }
-ATTACHMENT_TYPES = {
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
-    "aws:iam/policyAttachment:PolicyAttachment",
+# Every type that attaches managed policies by ARN, and the field(s) holding the ARN(s).
+# (RolePoliciesExclusive & co. list inline policy names only; the RolePolicy documents are checked.)
+ATTACHMENT_FIELDS = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
+    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": "policyArns",
+    "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive": "policyArns",
+    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive": "policyArns",
+    "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment": "managedPolicyArn",
+    "aws:ssoadmin/managedPolicyAttachmentsExclusive:ManagedPolicyAttachmentsExclusive": "managedPolicyArns",
+    "aws:iam/role:Role": "managedPolicyArns",
 }
-ADMIN_POLICY_SUFFIX = ":policy/AdministratorAccess"
+# AWS managed policies that grant '*' on '*' or all of IAM (admin in one call).
+ADMIN_POLICY_NAMES = {"AdministratorAccess", "IAMFullAccess"}
+# Services where full access is privilege escalation: iam:* can grant itself anything, sts:* can
+# assume any trusting role, organizations:*/sso:* control every account's access.
+ESCALATION_SERVICES = ("iam", "sts", "organizations", "sso", "identitystore")
+# Sample ARNs of different services: a Resource pattern matching all of them covers everything.
+_SAMPLE_ARNS = ("arn:aws:iam::123456789012:role/x", "arn:aws:s3:::bucket/key", "arn:aws-cn:kms:cn-north-1:1:key/k")
 
 
 def _document(value: Any) -> Any:
@@ -106,49 +149,78 @@ def _strings(value: Any) -> list[str]:
     return [str(v) for v in as_list(value)] if value is not None else []
 
 
-def admin_statements(document: Any) -> Iterator[str]:
-    """Sids (or indexes) of Allow statements granting every action on every resource."""
+def _all_resources(resources: list[str]) -> bool:
+    return any(all(fnmatchcase(arn, r) for arn in _SAMPLE_ARNS) for r in resources)
+
+
+def _covers_service(pattern: str, service: str) -> bool:
+    """An action pattern matching every action of a service (actions are case-insensitive)."""
+    pattern = pattern.lower()
+    return all(fnmatchcase(f"{service}:{action}", pattern) for action in ("a", "zzzzzz", "passrole"))
+
+
+def broad_grant(statement: Any) -> Optional[str]:
+    """Why an Allow statement amounts to admin, or None."""
+    if get(statement, "Effect") != "Allow":
+        return None
+    not_resource = get(statement, "NotResource")
+    resources = _strings(get(statement, "Resource"))
+    everywhere = not_resource is not None or _all_resources(resources)
+    if not everywhere:
+        return None
+    if get(statement, "NotAction") is not None:
+        return f"allows NotAction {_strings(get(statement, 'NotAction'))} (every other action) on every resource"
+    actions = _strings(get(statement, "Action"))
+    if any(_covers_service(a, "ec2") and _covers_service(a, "iam") for a in actions):
+        return "allows Action '*' on Resource '*'"
+    services = sorted({svc for a in actions for svc in ESCALATION_SERVICES if _covers_service(a, svc)})
+    if services:
+        return f"allows every action of {services} on every resource (privilege escalation)"
+    return None
+
+
+def admin_statements(document: Any) -> Iterator[tuple[str, str]]:
+    """(Sid or index, why) of Allow statements that grant admin."""
     if not is_mapping(document):
         return
     statements = get(document, "Statement")
     statements = [statements] if is_mapping(statements) else as_list(statements)
     for index, statement in enumerate(statements):
         with skip_unknown():
-            if get(statement, "Effect") != "Allow":
-                continue
-            actions = _strings(get(statement, "Action"))
-            resources = _strings(get(statement, "Resource"))
-            if any(a in ("*", "*:*") for a in actions) and "*" in resources:
-                yield str(get(statement, "Sid") or f"#{index}")
+            why = broad_grant(statement)
+            if why:
+                yield label(statement, "Sid", fallback=f"#{index}"), why
+
+
+def _admin_arn(arn: str) -> bool:
+    return arn.partition(":policy/")[2].rsplit("/", 1)[-1] in ADMIN_POLICY_NAMES and ":iam::aws:policy/" in arn
 
 
 def iam_wildcard(args: ResourceValidationArgs, report_violation) -> None:
     documents: list[tuple[str, Any]] = []
-    with skip_unknown():
-        if args.resource_type in POLICY_DOCUMENT_FIELDS:
+    kind = kind_of(args.resource_type)
+    if args.resource_type in POLICY_DOCUMENT_FIELDS:
+        with skip_unknown():
             documents.append(("policy", get(args.props, POLICY_DOCUMENT_FIELDS[args.resource_type])))
-        elif args.resource_type == "aws:iam/role:Role":
-            for index, inline in enumerate(as_list(get(args.props, "inlinePolicies"))):
-                with skip_unknown():
-                    documents.append((f"inline policy '{get(inline, 'name') or index}'", get(inline, "policy")))
+    if args.resource_type == "aws:iam/role:Role":
+        for index, inline in enumerate(known_list(args.props, "inlinePolicies")):
             with skip_unknown():
-                for arn in _strings(get(args.props, "managedPolicyArns")):
-                    if arn.endswith(ADMIN_POLICY_SUFFIX):
-                        report_violation(f"IAM role {args.name} attaches {arn} ('*' on '*')")
-        elif args.resource_type in ATTACHMENT_TYPES:
-            arn = str(get(args.props, "policyArn") or "")
-            if arn.endswith(ADMIN_POLICY_SUFFIX):
-                report_violation(f"{args.resource_type.rsplit(':', 1)[-1]} {args.name} attaches {arn} ('*' on '*')")
+                documents.append((f"inline policy '{label(inline, 'name', fallback=str(index))}'", get(inline, "policy")))
+    if args.resource_type in ATTACHMENT_FIELDS:
+        for arn in known_list(args.props, ATTACHMENT_FIELDS[args.resource_type]):
+            with skip_unknown():
+                if isinstance(arn, str) and _admin_arn(arn):
+                    report_violation(f"{kind} {args.name} attaches {arn} (admin)")
     for where, raw in documents:
         with skip_unknown():
-            for sid in admin_statements(_document(raw)):
-                report_violation(f"IAM {where} of {args.name}: statement {sid} allows Action '*' on Resource '*'")
+            for sid, why in admin_statements(_document(raw)):
+                report_violation(f"IAM {where} of {args.name}: statement {sid} {why}")
 
 
 POLICIES = [
     ResourceValidationPolicy(
         name="aws-eks-cluster-disallow-public-endpoint",
-        description="The EKS API endpoint must be private or public only to listed CIDRs, never 0.0.0.0/0.",
+        description="The EKS API endpoint must be private or public only to listed CIDRs that do not, together, cover the whole IPv4 or IPv6 space.",
         validate=eks_public_endpoint,
         enforcement_level=MANDATORY,
     ),
@@ -167,13 +239,13 @@ POLICIES = [
     ),
     ResourceValidationPolicy(
         name="aws-kms-key-require-rotation",
-        description="Symmetric KMS keys must rotate automatically.",
+        description="Symmetric KMS keys must rotate automatically, except where AWS cannot rotate them (custom key stores, external key material).",
         validate=kms_rotation,
         enforcement_level=MANDATORY,
     ),
     ResourceValidationPolicy(
         name="aws-iam-policy-disallow-wildcard-action-on-wildcard-resource",
-        description="IAM policies must not allow Action '*' on Resource '*' (or attach AdministratorAccess).",
+        description="IAM policies (every policy and attachment type, exclusive ones included) must not grant admin: Action '*' or NotAction on every resource (or NotResource), full access to iam/sts/organizations/sso/identitystore, or AdministratorAccess/IAMFullAccess.",
         validate=iam_wildcard,
         enforcement_level=MANDATORY,
     ),

@@ -8,14 +8,16 @@ that satellite are not reported (no false violation at preview).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any, Callable, Optional
 
 from pulumi_policy import PolicyResource, StackValidationArgs, StackValidationPolicy
 from pulumi_policy.proxy import UnknownValueError
 
-from ._util import ADVISORY, MANDATORY, as_list, get, is_mapping, schema, skip_unknown, truthy
+from ._util import ADVISORY, MANDATORY, as_list, get, is_list, is_mapping, known_list, schema, skip_unknown, truthy
 
 BUCKET_TYPES = {"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"}
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
@@ -26,6 +28,7 @@ ENCRYPTION_TYPES = {
 }
 VERSIONING_TYPES = {"aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"}
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+ACL_TYPES = {"aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2"}
 BLOCK_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 PUBLIC_ACLS = {"public-read", "public-read-write", "authenticated-read"}
 
@@ -109,12 +112,34 @@ def _all_flags(resource: PolicyResource) -> bool:
     return all(truthy(get(resource.props, flag, default=False)) for flag in BLOCK_FLAGS)
 
 
+_PUBLIC_GRANTEES = ("http://acs.amazonaws.com/groups/global/AllUsers", "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
+
+
+def public_acl(resource: PolicyResource) -> Optional[str]:
+    """The public canned ACL or public grantee of a bucket or BucketAcl resource, or None."""
+    with skip_unknown():
+        acl = get(resource.props, "acl")
+        if acl in PUBLIC_ACLS:
+            return f"the public canned ACL '{acl}'"
+    for grant in known_list(resource.props, "grants") + known_list(resource.props, "accessControlPolicy", "grants"):
+        with skip_unknown():
+            uri = get(grant, "grantee", "uri") or get(grant, "uri")
+            if uri in _PUBLIC_GRANTEES:
+                return f"a grant to {uri}"
+    return None
+
+
 def s3_public_access(args: StackValidationArgs, report_violation) -> None:
     for bucket in _buckets(args):
-        with skip_unknown():
-            acl = get(bucket.props, "acl")
-            if acl in PUBLIC_ACLS:
-                report_violation(f"S3 bucket {bucket.name} has the public canned ACL '{acl}'", bucket.urn)
+        why = public_acl(bucket)
+        if why:
+            report_violation(f"S3 bucket {bucket.name} has {why}", bucket.urn)
+    acls = satellites(args.resources, ACL_TYPES)
+    for bucket_urn, linked in acls.by_bucket.items():
+        for resource in linked:
+            why = public_acl(resource)
+            if why:
+                report_violation(f"{resource.name} gives its S3 bucket {why}", bucket_urn)
     account_blocked = False
     for resource in args.resources:
         if resource.resource_type == ACCOUNT_PUBLIC_ACCESS_BLOCK:
@@ -186,8 +211,41 @@ def s3_versioning(args: StackValidationArgs, report_violation) -> None:
 # --- TLS only ---------------------------------------------------------------------------------
 
 
-def denies_insecure_transport(policy: Any) -> bool:
-    """True when the policy has a Deny statement for requests with aws:SecureTransport=false."""
+_SECURE_TRANSPORT_OPERATORS = ("Bool", "BoolIfExists")  # equivalent: the key is always present for S3
+
+
+def _is_false(value: Any) -> bool:
+    values = as_list(value) if is_list(value) else [value]
+    return bool(values) and all(str(v).strip().lower() == "false" for v in values)
+
+
+def _only_insecure_transport_condition(condition: Any) -> bool:
+    """The Condition is exactly "aws:SecureTransport is false" (Bool or BoolIfExists), nothing
+    that narrows the deny to some requests."""
+    if not is_mapping(condition):
+        return False
+    entries = [(operator, key, condition[operator][key]) for operator in condition if is_mapping(condition[operator]) for key in condition[operator]]
+    return len(entries) == 1 and entries[0][0] in _SECURE_TRANSPORT_OPERATORS and entries[0][1].lower() == "aws:securetransport" and _is_false(entries[0][2])
+
+
+def _every_principal(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    return is_mapping(principal) and any(key == "AWS" and "*" in _strings(principal[key]) for key in principal)
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in as_list(value)] if value is not None else []
+
+
+def _covers(resources: list[str], arn: str) -> bool:
+    return any(fnmatchcase(arn, pattern) for pattern in resources)
+
+
+def denies_insecure_transport(policy: Any, bucket_names: set[str]) -> bool:
+    """True when one Deny statement refuses every action to every principal on the bucket and
+    on its objects whenever aws:SecureTransport is false. `bucket_names`: the bucket's known
+    names ({} when unknown: then any bucket ARN and any object ARN pattern must be listed)."""
     document = policy
     if isinstance(policy, str):
         try:
@@ -198,35 +256,64 @@ def denies_insecure_transport(policy: Any) -> bool:
         return False
     statements = get(document, "Statement")
     for statement in [statements] if is_mapping(statements) else as_list(statements):
-        if get(statement, "Effect") != "Deny":
-            continue
-        condition = get(statement, "Condition", "Bool") or {}
-        for key in condition:
-            if key.lower() == "aws:securetransport" and str(condition[key]).lower() == "false":
+        with skip_unknown():
+            if get(statement, "Effect") != "Deny" or get(statement, "NotAction") is not None or get(statement, "NotPrincipal") is not None:
+                continue
+            if get(statement, "NotResource") is not None or not _every_principal(get(statement, "Principal")):
+                continue
+            if not any(a.lower() in ("*", "s3:*") for a in _strings(get(statement, "Action"))):
+                continue
+            if not _only_insecure_transport_condition(get(statement, "Condition")):
+                continue
+            resources = _strings(get(statement, "Resource"))
+            if bucket_names:
+                ok = all(_covers(resources, f"arn:aws:s3:::{name}") and _covers(resources, f"arn:aws:s3:::{name}/object") for name in bucket_names)
+            else:
+                ok = _covers(resources, "arn:aws:s3:::some-bucket") and _covers(resources, "arn:aws:s3:::some-bucket/object") or (
+                    any(re.fullmatch(r"arn:aws[\w-]*:s3:::[^/*]+", r) for r in resources) and any(r.endswith("/*") for r in resources)
+                )
+            if ok:
                 return True
     return False
 
 
 def _inline_tls(bucket: PolicyResource, config: Mapping) -> Optional[bool]:
     policy = get(bucket.props, "policy")
-    return True if policy and denies_insecure_transport(policy) else None
+    return True if policy and denies_insecure_transport(policy, _bucket_names(bucket)) else None
+
+
+def _bucket_names(bucket: PolicyResource) -> set[str]:
+    return {key for key in _bucket_keys(bucket) if not key.startswith("arn:")}
 
 
 def s3_tls(args: StackValidationArgs, report_violation) -> None:
+    buckets = {b.urn: b for b in _buckets(args)}
+
+    def satellite_ok(resource: PolicyResource, config: Mapping) -> bool:
+        names: set[str] = set()
+        for dependency in resource.property_dependencies.get("bucket", []):
+            if dependency.urn in buckets:
+                names |= _bucket_names(buckets[dependency.urn])
+        with skip_unknown():
+            name = get(resource.props, "bucket")
+            if isinstance(name, str) and name:
+                names.add(name)
+        return denies_insecure_transport(get(resource.props, "policy"), names)
+
     _check_buckets(
         args,
         report_violation,
         {BUCKET_POLICY},
         _inline_tls,
-        lambda resource, config: denies_insecure_transport(get(resource.props, "policy")),
-        "has no bucket policy denying requests without TLS (aws:SecureTransport=false)",
+        satellite_ok,
+        "has no bucket policy denying every action to every principal on the bucket and its objects without TLS (aws:SecureTransport=false)",
     )
 
 
 POLICIES = [
     StackValidationPolicy(
         name="aws-s3-bucket-disallow-public-access",
-        description="S3 buckets must have a public-access block with all four flags on (or an account-level one) and no public ACL.",
+        description="S3 buckets must have a public-access block with all four flags on (or an account-level one) and no public ACL or grant (inline or BucketAcl).",
         validate=s3_public_access,
         enforcement_level=MANDATORY,
     ),
@@ -245,7 +332,7 @@ POLICIES = [
     ),
     StackValidationPolicy(
         name="aws-s3-bucket-require-tls",
-        description="S3 bucket policies must deny requests that do not use TLS.",
+        description="S3 bucket policies must deny every action (s3:*) to every principal on the bucket and its objects when aws:SecureTransport is false (Bool or BoolIfExists).",
         validate=s3_tls,
         enforcement_level=MANDATORY,
     ),

@@ -7,7 +7,7 @@ from fnmatch import fnmatchcase
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy
 from pulumi_policy.proxy import UnknownValueError
 
-from ._util import MANDATORY, as_list, get, matches_any, object_name, resolve_namespace, schema, skip_unknown, string_list
+from ._util import MANDATORY, as_list, get, label, matches_any, object_name, resolve_namespace, schema, skip_unknown, string_list
 
 SERVICE = "kubernetes:core/v1:Service"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
@@ -74,7 +74,7 @@ def gateway_tls(args: ResourceValidationArgs, report_violation) -> None:
         secure = 0
         for index, listener in enumerate(listeners):
             with skip_unknown():
-                name = get(listener, "name") or f"#{index}"
+                name = label(listener, "name", fallback=f"#{index}")
                 protocol = get(listener, "protocol")
                 mode = get(listener, "tls", "mode") or "Terminate"
                 if protocol == "HTTPS" or (protocol == "TLS" and mode == "Terminate"):

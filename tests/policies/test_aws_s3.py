@@ -31,7 +31,7 @@ def attached(bucket_resource, type_, name, inputs, by="dependency"):
 def tls_policy(effect="Deny", secure="false"):
     return json.dumps({"Version": "2012-10-17", "Statement": [{
         "Sid": "DenyInsecureTransport", "Effect": effect, "Principal": "*", "Action": "s3:*",
-        "Resource": ["arn:aws:s3:::tradesense-backups", "arn:aws:s3:::tradesense-backups/*"],
+        "Resource": ["arn:aws:s3:::tradesense-*", "arn:aws:s3:::tradesense-*/*"],
         "Condition": {"Bool": {"aws:SecureTransport": secure}}}]})
 
 
@@ -52,7 +52,7 @@ MISSING = {
     "aws-s3-bucket-disallow-public-access": "has no BucketPublicAccessBlock",
     "aws-s3-bucket-require-encryption": "has no default server-side encryption",
     "aws-s3-bucket-require-versioning": "does not enable versioning",
-    "aws-s3-bucket-require-tls": "has no bucket policy denying requests without TLS",
+    "aws-s3-bucket-require-tls": "has no bucket policy denying every action to every principal on the bucket and its objects without TLS",
 }
 RULES = list(SATELLITES)
 
