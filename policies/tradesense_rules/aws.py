@@ -92,10 +92,8 @@ def kms_rotation(args: ResourceValidationArgs, report_violation) -> None:
         if spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT":
             return
         # AWS cannot rotate keys in a custom key store (CloudHSM or external) or with imported material.
-        for field_name in ("customKeyStoreId", "xksKeyId"):
-            with skip_unknown():
-                if get(args.props, field_name):
-                    return
+        if any(get(args.props, field_name) for field_name in ("customKeyStoreId", "xksKeyId")):
+            return
         if str(get(args.props, "origin") or "AWS_KMS").upper() != "AWS_KMS":
             return
         if not truthy(get(args.props, "enableKeyRotation", default=False)):

@@ -51,9 +51,19 @@ def _bucket_keys(bucket: PolicyResource) -> set[str]:
     return keys
 
 
+def _name_unknown(bucket: PolicyResource) -> bool:
+    try:
+        get(bucket.props, "bucket")
+        return False
+    except UnknownValueError:
+        return True
+
+
 def satellites(resources: list[PolicyResource], types: set[str]) -> Satellites:
     buckets = [r for r in resources if r.resource_type in BUCKET_TYPES]
     by_key = {key: b.urn for b in buckets for key in _bucket_keys(b)}
+    # A bucket whose name is unknown may be the one a satellite names.
+    unnamed = any(_name_unknown(b) for b in buckets)
     bucket_urns = {b.urn for b in buckets}
     found = Satellites()
     for resource in resources:
@@ -65,6 +75,9 @@ def satellites(resources: list[PolicyResource], types: set[str]) -> Satellites:
                 name = get(resource.props, "bucket")
                 if name in by_key:
                     targets = {by_key[name]}
+                elif unnamed:
+                    found.unresolved += 1
+                    continue
             except UnknownValueError:
                 found.unresolved += 1
                 continue
@@ -140,13 +153,13 @@ def s3_public_access(args: StackValidationArgs, report_violation) -> None:
             why = public_acl(resource)
             if why:
                 report_violation(f"{resource.name} gives its S3 bucket {why}", bucket_urn)
-    account_blocked = False
     for resource in args.resources:
         if resource.resource_type == ACCOUNT_PUBLIC_ACCESS_BLOCK:
-            with skip_unknown():
-                account_blocked = account_blocked or _all_flags(resource)
-    if account_blocked:
-        return
+            try:
+                if _all_flags(resource):
+                    return
+            except UnknownValueError:
+                return  # it may block everything
     _check_buckets(
         args,
         report_violation,

@@ -72,8 +72,9 @@ def gateway_tls(args: ResourceValidationArgs, report_violation) -> None:
         where = _where(args)
         listeners = as_list(get(args.props, "spec", "listeners"))
         secure = 0
+        unknown = False
         for index, listener in enumerate(listeners):
-            with skip_unknown():
+            try:
                 name = label(listener, "name", fallback=f"#{index}")
                 protocol = get(listener, "protocol")
                 mode = get(listener, "tls", "mode") or "Terminate"
@@ -85,7 +86,9 @@ def gateway_tls(args: ResourceValidationArgs, report_violation) -> None:
                         report_violation(f"Gateway {where} listener '{name}' ({protocol}) has no tls.certificateRefs")
                 elif protocol == "TLS":
                     secure += 1  # passthrough: the backend terminates TLS
-        if listeners and not secure:
+            except UnknownValueError:
+                unknown = True  # it may be the HTTPS listener
+        if listeners and not secure and not unknown:
             report_violation(f"Gateway {where} has no HTTPS listener: it serves plain HTTP only")
 
 

@@ -197,7 +197,7 @@ def pod_disruption_budgets(args: StackValidationArgs, report_violation) -> None:
         with skip_unknown():
             replicas = get(resource.props, "spec", "replicas", default=1)
             scaled = (workload.namespace, workload.kind, workload.name) in targets
-            if float(replicas) <= 1 and not scaled or workload.labels is None:
+            if float(replicas) <= 1 and not scaled or workload.labels is None or workload.namespace is None:
                 continue
             labels = {key: workload.labels[key] for key in workload.labels}
             covered = False
