@@ -116,6 +116,9 @@ class ExistingConfig(Section):
     storage_class: str = "standard"
     # kind and minikube ship no metrics-server; the platform installs one when False.
     has_metrics_server: bool = False
+    # Only for a local kind/minikube whose kubelets serve self-signed certificates: the platform's
+    # metrics-server then skips kubelet certificate checks (--kubelet-insecure-tls).
+    kubelet_insecure_tls: bool = False
 
 
 class ClusterConfig(Section):

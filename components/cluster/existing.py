@@ -16,6 +16,7 @@ class ExistingClusterArgs:
     name: str
     storage_class: str
     has_metrics_server: bool
+    kubelet_insecure_tls: bool = False
     context: Optional[str] = None
     kubeconfig: Optional[pulumi.Output[str]] = None
 
@@ -43,6 +44,7 @@ class ExistingCluster(pulumi.ComponentResource):
             identity=NoWorkloadIdentity(),
             kubeconfig=kubeconfig,
             has_metrics_server=args.has_metrics_server,
+            kubelet_insecure_tls=args.kubelet_insecure_tls,
             node_autoscaler="none",
         )
         self.register_outputs({"name": args.name})

@@ -39,6 +39,7 @@ def build_cluster(cfg: StackConfig) -> ClusterInterface:
         name=cluster.name,
         storage_class=cluster.existing.storage_class,
         has_metrics_server=cluster.existing.has_metrics_server,
+        kubelet_insecure_tls=cluster.existing.kubelet_insecure_tls,
         context=cluster.existing.context,
         kubeconfig=cfg.secret("kubeconfig"),
     )

@@ -62,3 +62,5 @@ class ClusterInterface:
     load_balancer_annotations: Mapping[str, str] = field(default_factory=dict)
     has_metrics_server: bool = False
     node_autoscaler: NodeAutoscaler = "none"
+    # The kubelets serve self-signed certificates (a local kind/minikube, by explicit config).
+    kubelet_insecure_tls: bool = False

@@ -66,6 +66,8 @@ class AutoscalingArgs:
     namespace: k8s.core.v1.Namespace
     namespace_name: str
     kubernetes_version: Optional[str]
+    # The release whose CRDs the charts' ServiceMonitors need (kube-prometheus-stack).
+    monitoring_crds: Optional[pulumi.Resource] = None
     highly_available: bool = True
 
 
@@ -84,7 +86,7 @@ class Autoscaling(pulumi.ComponentResource):
                 self._metrics_server_values(args),
                 parent=self,
                 provider=cluster.provider,
-                depends_on=[args.namespace],
+                depends_on=[args.namespace, *([args.monitoring_crds] if args.monitoring_crds else [])],
             )
         if cluster.node_autoscaler == "cluster-autoscaler":
             # Config validation guarantees a pinned image for the cluster's minor.
@@ -103,7 +105,7 @@ class Autoscaling(pulumi.ComponentResource):
                 self._cluster_autoscaler_values(args, image, annotations),
                 parent=self,
                 provider=cluster.provider,
-                depends_on=[args.namespace],
+                depends_on=[args.namespace, *([args.monitoring_crds] if args.monitoring_crds else [])],
             )
         self.register_outputs({})
 
@@ -114,9 +116,13 @@ class Autoscaling(pulumi.ComponentResource):
             "podDisruptionBudget": {"enabled": args.highly_available, "minAvailable": 1},
             "resources": resources("50m", "64Mi", cpu_limit="200m", memory_limit="128Mi"),
             "securityContext": locked_container_context() | {"runAsUser": 1000},
+            # Its /metrics endpoint is scraped by Prometheus through the chart's ServiceMonitor.
+            "metrics": {"enabled": True},
+            "serviceMonitor": {"enabled": True},
         }
-        if args.cluster.cloud == "existing":
-            # kind/minikube kubelets serve self-signed certificates; cloud kubelets do not need this.
+        if args.cluster.kubelet_insecure_tls:
+            # Only by explicit config (cluster.existing.kubeletInsecureTls): a local kind/minikube
+            # whose kubelets serve self-signed certificates. Everywhere else the certificates are checked.
             values["args"] = ["--kubelet-insecure-tls"]
         return values
 
@@ -137,6 +143,8 @@ class Autoscaling(pulumi.ComponentResource):
                 "skip-nodes-with-local-storage": False,
             },
             "resources": resources("100m", "300Mi", cpu_limit="500m", memory_limit="600Mi"),
+            # Scraped through the chart's ServiceMonitor, kept next to the release.
+            "serviceMonitor": {"enabled": True, "namespace": args.namespace_name},
             "securityContext": pod_context(NOBODY),
             "containerSecurityContext": locked_container_context(),
         }

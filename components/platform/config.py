@@ -54,7 +54,8 @@ class MonitoringConfig(Section):
 class PlatformConfig(Section):
     # Apex domain; the platform serves it, www.<domain> and api.<domain>.
     domain: Optional[str] = Field(None, pattern=DOMAIN_PATTERN, max_length=200)
-    # Let's Encrypt account email (expiry notices). Required unless the issuer is selfsigned.
+    # Let's Encrypt ACME account contact (account and policy notices; Let's Encrypt stopped expiry
+    # emails in 2025, so expiry is the monitoring's job). Required unless the issuer is selfsigned.
     acme_email: Optional[str] = Field(None, pattern=EMAIL_PATTERN)
     # Which issuer signs the stack's certificate; default: selfsigned in dev, letsencrypt-prod elsewhere.
     issuer: Optional[IssuerName] = None
@@ -70,7 +71,7 @@ class PlatformConfig(Section):
         issuer = self.issuer_for(env)
         acme = issuer != "selfsigned"
         if acme and self.acme_email is None:
-            yield "acmeEmail", f"is required with the {issuer} issuer (Let's Encrypt sends expiry notices there)"
+            yield "acmeEmail", f"is required with the {issuer} issuer (the ACME account's contact address)"
         if acme and self.domain and self.domain.endswith(".localhost"):
             yield "issuer", f"must be selfsigned for a .localhost domain (Let's Encrypt cannot validate {self.domain})"
         if env == "prod" and issuer != "letsencrypt-prod":

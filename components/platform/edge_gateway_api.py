@@ -45,6 +45,8 @@ class GatewayApiEdgeArgs:
     service_type: str
     replicas: int
     provider: k8s.Provider
+    # The release whose CRDs the chart's ServiceMonitor needs (kube-prometheus-stack).
+    monitoring_crds: Optional[pulumi.Resource] = None
 
 
 def https_listener_name(hostname: str, apex: str) -> str:
@@ -87,7 +89,7 @@ class GatewayApiEdge(pulumi.ComponentResource):
             self._values(args),
             parent=self,
             provider=args.provider,
-            depends_on=[args.namespace, self.crds],
+            depends_on=[args.namespace, self.crds, *([args.monitoring_crds] if args.monitoring_crds else [])],
         )
 
         infrastructure: dict = {"labels": {"app.kubernetes.io/part-of": "tradesense"}}
@@ -182,11 +184,20 @@ class GatewayApiEdge(pulumi.ComponentResource):
                 "gatewayClassName": GATEWAY_CLASS,
                 "replicas": 2 if args.replicas > 1 else 1,
                 "resources": resources("100m", "128Mi", cpu_limit="500m", memory_limit="256Mi"),
-                # No usage reports leave production clusters; no raw NGINX config from routes.
+                # No usage reports leave production clusters; no raw NGINX config from routes or
+                # Gateways (`snippets` replaced `snippetsFilters` in NGF 2.4 and covers SnippetsPolicy too).
                 "productTelemetry": {"enable": False},
-                "snippetsFilters": {"enable": False},
+                "snippets": {"enable": False},
+                # Control-plane metrics, scraped through the chart's metrics Service and ServiceMonitor.
+                "metrics": {
+                    "enable": True,
+                    "service": {"create": True},
+                    "serviceMonitor": {"create": True, "endpoints": [{"port": "metrics", "path": "/metrics"}]},
+                },
             },
             "nginx": {
+                # The data plane's own exporter has no Service or monitor in the chart: off, not half-wired.
+                "config": {"metrics": {"disable": True}},
                 "replicas": args.replicas,
                 "service": {"type": args.service_type, "externalTrafficPolicy": "Local"},
                 "container": {"resources": resources("100m", "128Mi", cpu_limit="1", memory_limit="512Mi")},

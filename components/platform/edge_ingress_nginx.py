@@ -42,6 +42,8 @@ class IngressNginxEdgeArgs:
     service_type: str
     replicas: int
     provider: k8s.Provider
+    # The release whose CRDs the chart's ServiceMonitor needs (kube-prometheus-stack).
+    monitoring_crds: Optional[pulumi.Resource] = None
 
 
 class IngressNginxEdge(pulumi.ComponentResource):
@@ -75,7 +77,7 @@ class IngressNginxEdge(pulumi.ComponentResource):
             self._values(args),
             parent=self,
             provider=args.provider,
-            depends_on=[args.namespace, self.headers],
+            depends_on=[args.namespace, self.headers, *([args.monitoring_crds] if args.monitoring_crds else [])],
             release_name=RELEASE_NAME,
         )
 
@@ -121,7 +123,8 @@ class IngressNginxEdge(pulumi.ComponentResource):
                 "image": {"allowPrivilegeEscalation": False},
                 "service": service,
                 "resources": resources("100m", "256Mi", cpu_limit="1", memory_limit="512Mi"),
-                "metrics": {"enabled": True},
+                # Scraped through the chart's ServiceMonitor (Prometheus selects monitors in every namespace).
+                "metrics": {"enabled": True, "serviceMonitor": {"enabled": True}},
                 "admissionWebhooks": {
                     "enabled": True,
                     "createSecretJob": {"resources": resources("10m", "32Mi", cpu_limit="100m", memory_limit="64Mi")},

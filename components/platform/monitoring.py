@@ -174,13 +174,15 @@ class Monitoring(pulumi.ComponentResource):
             },
             "grafana": {
                 "admin": {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
+                # Without persistence the chart mounts an emptyDir `storage` volume at /var/lib/grafana
+                # (database, plugins); /tmp is the only other place Grafana writes: the root stays read-only.
                 "persistence": {"enabled": False},
+                "extraEmptyDirMounts": [{"name": "tmp", "mountPath": "/tmp"}],
                 "initChownData": {"enabled": False},
                 "testFramework": {"enabled": False},
                 "resources": resources("100m", "256Mi", cpu_limit="500m", memory_limit="512Mi"),
                 "securityContext": pod_context(GRAFANA_UID, fs_group=GRAFANA_UID),
-                # Grafana writes plugins and its database under its data dir on the image filesystem.
-                "containerSecurityContext": container_context(GRAFANA_UID, writable_root_filesystem=True),
+                "containerSecurityContext": container_context(GRAFANA_UID),
                 "sidecar": {
                     "resources": resources("20m", "64Mi", cpu_limit="200m", memory_limit="128Mi"),
                     "securityContext": locked_container_context(),

@@ -74,6 +74,23 @@ class Platform(pulumi.ComponentResource):
         ).by_name
         edge_ns = EDGE_NAMESPACES[cfg.edge]
 
+        # Monitoring first: its CRDs (ServiceMonitor) must exist before the charts that ship monitors.
+        monitoring = Monitoring(
+            f"{name}-monitoring",
+            MonitoringArgs(
+                namespace=namespaces[MONITORING_NAMESPACE],
+                namespace_name=MONITORING_NAMESPACE,
+                node_exporter_namespace=namespaces[NODE_EXPORTER_NAMESPACE],
+                node_exporter_namespace_name=NODE_EXPORTER_NAMESPACE,
+                provider=cluster.provider,
+                storage_class=cluster.storage_class,
+                config=cfg.monitoring,
+                receivers=args.alertmanager_receivers,
+                highly_available=ha,
+            ),
+            opts=child,
+        )
+
         if cfg.edge == "gateway-api":
             edge = GatewayApiEdge(
                 f"{name}-edge",
@@ -87,6 +104,7 @@ class Platform(pulumi.ComponentResource):
                     service_type=cfg.edge_service_type,
                     replicas=cfg.edge_replicas,
                     provider=cluster.provider,
+                    monitoring_crds=monitoring.release,
                 ),
                 opts=child,
             )
@@ -101,6 +119,7 @@ class Platform(pulumi.ComponentResource):
                     service_type=cfg.edge_service_type,
                     replicas=cfg.edge_replicas,
                     provider=cluster.provider,
+                    monitoring_crds=monitoring.release,
                 ),
                 opts=child,
             )
@@ -125,22 +144,6 @@ class Platform(pulumi.ComponentResource):
             opts=child,
         )
 
-        monitoring = Monitoring(
-            f"{name}-monitoring",
-            MonitoringArgs(
-                namespace=namespaces[MONITORING_NAMESPACE],
-                namespace_name=MONITORING_NAMESPACE,
-                node_exporter_namespace=namespaces[NODE_EXPORTER_NAMESPACE],
-                node_exporter_namespace_name=NODE_EXPORTER_NAMESPACE,
-                provider=cluster.provider,
-                storage_class=cluster.storage_class,
-                config=cfg.monitoring,
-                receivers=args.alertmanager_receivers,
-                highly_available=ha,
-            ),
-            opts=child,
-        )
-
         if AUTOSCALING_NAMESPACE in namespaces:
             Autoscaling(
                 f"{name}-autoscaling",
@@ -149,6 +152,7 @@ class Platform(pulumi.ComponentResource):
                     namespace=namespaces[AUTOSCALING_NAMESPACE],
                     namespace_name=AUTOSCALING_NAMESPACE,
                     kubernetes_version=args.kubernetes_version,
+                    monitoring_crds=monitoring.release,
                     highly_available=ha,
                 ),
                 opts=child,

@@ -17,9 +17,27 @@ def test_metrics_server_is_installed_where_the_cluster_lacks_one(platform_runs, 
     # None of the three clusters ships one (kind, DOKS and EKS all leave it to the user).
     run = platform_runs[(stack, "gateway-api")]
     assert "metrics-server" in run.releases()
-    args = run.values("metrics-server").get("args", [])
-    # Only kind/minikube kubelets need their self-signed serving certs accepted.
-    assert ("--kubelet-insecure-tls" in args) is (stack == "dev")
+    values = run.values("metrics-server")
+    # Only where the stack says so: dev (kind) sets cluster.existing.kubeletInsecureTls.
+    expected = bool(stack_file(stack)["tradesense:cluster"].get("existing", {}).get("kubeletInsecureTls"))
+    assert ("--kubelet-insecure-tls" in values.get("args", [])) is expected
+    assert expected is (stack == "dev")
+    # Its /metrics is scraped through the chart's ServiceMonitor, which needs the operator's CRDs.
+    assert values["metrics"] == {"enabled": True} and values["serviceMonitor"] == {"enabled": True}
+    assert run.depends_on(run.releases()["metrics-server"], run.releases()["kube-prometheus-stack"])
+
+
+def test_an_adopted_cluster_checks_kubelet_certificates_unless_told_otherwise():
+    run = run_platform("dev", {"cluster.existing.kubeletInsecureTls": False})
+    assert "--kubelet-insecure-tls" not in run.values("metrics-server").get("args", [])
+
+
+def test_kubelet_insecure_tls_must_be_a_boolean():
+    from components.cluster.config import ExistingConfig
+
+    assert ExistingConfig().kubelet_insecure_tls is False
+    with pytest.raises(ValueError):
+        ExistingConfig.model_validate({"kubeletInsecureTls": "sometimes"})
 
 
 def test_no_metrics_server_when_the_cluster_has_one():
@@ -65,6 +83,9 @@ def test_eks_cluster_autoscaler_uses_irsa_and_tag_discovery(platform_runs):
     node_group = run.recording.one("aws:eks/nodeGroup:NodeGroup")
     assert node_group.inputs["tags"][f"k8s.io/cluster-autoscaler/{cluster_name}"] == "owned"
     assert node_group.inputs["tags"]["k8s.io/cluster-autoscaler/enabled"] == "true"
+    # Its metrics are scraped: the chart's ServiceMonitor, next to the release, after the CRDs.
+    assert values["serviceMonitor"] == {"enabled": True, "namespace": namespace}
+    assert run.depends_on(run.releases()[CA], run.releases()["kube-prometheus-stack"])
 
 
 def test_cluster_autoscaler_minor_matches_the_cluster(platform_runs):

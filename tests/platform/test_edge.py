@@ -168,7 +168,29 @@ def test_every_https_route_in_the_program_sets_the_headers(recordings, stack):
 
 
 def test_gateway_fabric_takes_no_raw_nginx_snippets_and_sends_no_telemetry(platform_runs):
-    # Chart keys as NGF documents them (nginxGateway.snippetsFilters / productTelemetry).
+    # NGF 2.4 replaced nginxGateway.snippetsFilters.enable (deprecated) by nginxGateway.snippets.enable,
+    # which gates SnippetsFilter and SnippetsPolicy alike; the pinned chart is newer.
+    from components.platform.charts import NGINX_GATEWAY_FABRIC
+
+    assert tuple(int(p) for p in NGINX_GATEWAY_FABRIC.version.split(".")[:2]) >= (2, 4)
     values = platform_runs[("prod", "gateway-api")].values("nginx-gateway-fabric")["nginxGateway"]
-    assert values["snippetsFilters"] == {"enable": False}
+    assert values["snippets"] == {"enable": False}
+    assert "snippetsFilters" not in values
     assert values["productTelemetry"] == {"enable": False}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_edge_metrics_are_scraped_or_off(platform_runs, stack):
+    ngf_run = platform_runs[(stack, "gateway-api")]
+    ngf = ngf_run.values("nginx-gateway-fabric")
+    metrics = ngf["nginxGateway"]["metrics"]
+    # The chart's ServiceMonitor selects the metrics Service, so both must be created.
+    assert metrics["enable"] and metrics["service"]["create"] and metrics["serviceMonitor"]["create"]
+    assert metrics["serviceMonitor"]["endpoints"][0]["port"] == "metrics"
+    assert ngf["nginx"]["config"]["metrics"]["disable"] is True  # no monitor for the data plane
+    nginx_run = platform_runs[(stack, "ingress-nginx")]
+    controller = nginx_run.values("ingress-nginx")["controller"]
+    assert controller["metrics"] == {"enabled": True, "serviceMonitor": {"enabled": True}}
+    # ServiceMonitor is a CRD of kube-prometheus-stack: the charts wait for it.
+    for run, chart in ((ngf_run, "nginx-gateway-fabric"), (nginx_run, "ingress-nginx")):
+        assert run.depends_on(run.releases()[chart], run.releases()["kube-prometheus-stack"]), chart

@@ -132,3 +132,13 @@ def test_malformed_receivers_fail_naming_the_key_without_echoing_it():
     ]
     assert "SECRETVALUE" not in str(info.value)
     assert recording.resources == []
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_grafana_runs_with_a_read_only_root_filesystem(platform_runs, stack):
+    grafana = platform_runs[(stack, "gateway-api")].values(KPS)["grafana"]
+    assert grafana["containerSecurityContext"]["readOnlyRootFilesystem"] is True
+    # Where it writes: without persistence the chart mounts its `storage` emptyDir at
+    # /var/lib/grafana (so persistence must stay off or be a PVC); /tmp gets its own emptyDir.
+    assert grafana["persistence"]["enabled"] is False
+    assert {"name": "tmp", "mountPath": "/tmp"} in grafana["extraEmptyDirMounts"]

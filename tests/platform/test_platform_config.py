@@ -23,7 +23,7 @@ CASES = [
      ["tradesense:platform.domain is required: the apex domain the stack serves "
       "(e.g. tradesense.com, or tradesense.localhost in dev)"]),
     ("staging", {"platform.acmeEmail": DELETE},
-     ["tradesense:platform.acmeEmail is required with the letsencrypt-prod issuer (Let's Encrypt sends expiry notices there)"]),
+     ["tradesense:platform.acmeEmail is required with the letsencrypt-prod issuer (the ACME account's contact address)"]),
     ("dev", {"platform.issuer": "letsencrypt-staging", "platform.acmeEmail": "dev@tradesense.com"},
      ["tradesense:platform.issuer must be selfsigned for a .localhost domain (Let's Encrypt cannot validate tradesense.localhost)"]),
     ("prod", {"platform.edgeServiceType": "NodePort", "platform.edgeReplicas": 1},

@@ -24,8 +24,13 @@ def test_cert_manager_release_is_pinned_with_crds(platform_runs, stack, edge):
     assert re.fullmatch(r"v\d+\.\d+\.\d+", release.inputs["version"])
     assert release.inputs["repositoryOpts"]["repo"].startswith("https://")
     assert run.values("cert-manager")["crds"]["enabled"] is True
-    gateway_support = run.values("cert-manager").get("config", {}).get("enableGatewayAPI", False)
+    values = run.values("cert-manager")
+    gateway_support = values.get("config", {}).get("enableGatewayAPI", False)
     assert gateway_support is (edge == "gateway-api")
+    # The ControllerConfiguration field, not the deprecated --feature-gates / --enable-gateway-api args.
+    assert not [a for a in values.get("extraArgs", []) if "gateway" in a.lower()]
+    if gateway_support:
+        assert values["config"]["kind"] == "ControllerConfiguration"
 
 
 @pytest.mark.parametrize("edge", EDGES)
@@ -82,3 +87,14 @@ def test_staging_certificate_covers_its_own_hostnames(platform_runs):
     assert domain != "tradesense.com"
     assert cert["dnsNames"] == [domain, f"www.{domain}", f"api.{domain}"]
     assert cert["issuerRef"]["name"] == "letsencrypt-prod"
+
+
+def test_no_claim_that_lets_encrypt_emails_expiry_notices():
+    # Let's Encrypt stopped expiry emails in 2025: certificate expiry is the monitoring's job.
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    claim = re.compile(r"(expir\w*|renewal)\s+(notice|e-?mail|reminder)s?", re.IGNORECASE)
+    files = [root / "README.md", *(root / "docs").rglob("*.md"), *(root / "components").rglob("*.py"), *root.glob("Pulumi.*.yaml")]
+    found = [f"{p.relative_to(root)}: {m.group(0)}" for p in files if p.exists() for m in claim.finditer(p.read_text())]
+    assert found == []
