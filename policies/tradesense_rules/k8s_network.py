@@ -31,9 +31,16 @@ def service_exposure(args: ResourceValidationArgs, report_violation) -> None:
         service_type = get(args.props, "spec", "type") or "ClusterIP"
         if service_type not in ("LoadBalancer", "NodePort"):
             return
-        where = f"{resolve_namespace(args.props, args.provider)}/{object_name(args.props, args.name)}"
+        namespace = resolve_namespace(args.props, args.provider)
         allowed = args.get_config().get("allowedServices", DEFAULT_PUBLIC_SERVICES)
-        if not matches_any(where, allowed):
+        try:
+            name = get(args.props, "metadata", "name") or args.name
+        except UnknownValueError:
+            name = None  # the allow-list decides on the name: without it, tell only if no name could match
+            if any(fnmatchcase(namespace, str(p).partition("/")[0]) for p in allowed):
+                return
+        where = f"{namespace}/{name or '<unknown>'}"
+        if name is None or not matches_any(where, allowed):
             report_violation(
                 f"Service {where} is of type {service_type}; only allow-listed edge services {list(allowed)} may be exposed"
             )
