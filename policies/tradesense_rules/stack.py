@@ -77,7 +77,8 @@ def _workloads(resources: list[PolicyResource], kinds: Optional[set[str]] = None
         if is_pod_bearing(resource.resource_type):
             with skip_unknown():
                 for workload in workloads_of(resource.resource_type, resource.props, resource.name, resource.provider):
-                    if kinds is None or workload.kind in kinds:
+                    # A patch changes an object defined elsewhere; its partial labels say nothing.
+                    if not workload.patch and (kinds is None or workload.kind in kinds):
                         found.append((resource, workload))
     return found
 

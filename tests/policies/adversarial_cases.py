@@ -520,6 +520,8 @@ def stack_cases() -> list[Case]:
         Case("selector-for-other-labels", selected, [ns, netpol("allow-api", {"podSelector": {"matchLabels": {"app": "api"}}, "ingress": [{}]}), pod()], v),
         Case("selected-via-provider-namespace", selected,
              [app_provider, ns, pod(namespace=None, provider=ref), netpol("allow-worker", allow_worker.inputs["spec"], namespace=None, provider_ref=ref)], c),
+        Case("label-less-patch-is-not-a-new-pod", selected, [ns, allow_worker, pod(), pod("DeploymentPatch", name="worker-patch", labels={"patched": "yes"})], c),
+        Case("replicationcontroller-unselected", selected, [ns, allow_worker, pod("ReplicationController", labels={"app": "legacy"})], v),
         Case("three-replicas-no-pdb", pdb_rule, [pod(replicas=3)], v),
         Case("pdb-null-selector", pdb_rule, [pod("StatefulSet", replicas=2), k8s_obj(pdb, "w", {"spec": {"minAvailable": 1}})], v),
         Case("pdb-matching", pdb_rule, [pod(replicas=2), k8s_obj(pdb, "w", {"spec": {"minAvailable": 1, "selector": {"matchLabels": NS_LABEL}}})], c),
