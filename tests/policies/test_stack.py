@@ -89,6 +89,16 @@ def test_pods_selected_unknowns_skip():
     assert run(SELECTED, [namespace(), workload(labels=UNKNOWN)]) == []
 
 
+@pytest.mark.parametrize("rule", [SELECTED, DENY, "k8s-workload-require-pod-disruption-budget"])
+def test_unknown_network_policy_namespace_is_neither_a_crash_nor_a_violation(rule):
+    # A NetworkPolicy (or provider) namespace unknown at preview once made the rule raise an
+    # AssertionError (an UnknownValueError built from no sentinel), which fails the whole preview.
+    unknown_ns = k8s(NP, "allow", {"spec": {"podSelector": {"matchLabels": {"x": "y"}}, "policyTypes": ["Ingress"]}}, namespace=UNKNOWN)
+    provider = k8s_provider(namespace=UNKNOWN)
+    resources = [provider, namespace(), unknown_ns, default_deny(), workload(), workload(name="w2", namespace=DELETE, provider=provider_reference(provider))]
+    assert [v for v in run(rule, resources) if "can't run" in v.message] == []
+
+
 # --- PDB --------------------------------------------------------------------------------------
 
 PDB_RULE = "k8s-workload-require-pod-disruption-budget"
