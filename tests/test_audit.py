@@ -188,3 +188,27 @@ def test_bad_policy_config_exits_2(tmp_path, prod_export):
     proc = run_audit(tmp_path, prod_export, "--policy-config", str(bad))
     assert proc.returncode == 2
     assert "not a valid enforcement level" in proc.stderr
+
+
+CLI_FIXTURE = ROOT / "tests" / "fixtures" / "exports" / "cli-v3-minimal.json"
+
+
+def test_reads_an_export_exactly_as_the_cli_prints_it(tmp_path):
+    doc = json.loads(CLI_FIXTURE.read_text())
+    report = audit(doc)
+    assert report["stack"] == "staging" and report["secretsProvider"] == "cloud"
+    assert report["inventory"]["byProvider"] == {"(none)": 2, "kubernetes": 2}
+    assert report["inventory"]["providerVersions"] == {"kubernetes": ["4.34.2"]}
+    kinds = {(f["kind"], f["severity"]) for f in report["findings"]}
+    assert ("plaintext-secret", "mandatory") not in kinds  # ciphertext everywhere
+    # The stack rules still run: a Secret in `tradesense` without a default-deny policy.
+    assert any("k8s-namespace-require-default-deny-network-policy" in f["message"] for f in report["findings"])
+
+
+def test_a_show_secrets_copy_of_the_cli_fixture_is_caught(tmp_path):
+    text = CLI_FIXTURE.read_text().replace('"ciphertext": "v1:Yx0Kp3s8Qm2n1v9u:c2VjcmV0IHN0cmluZ0RhdGEgY2lwaGVydGV4dA=="',
+                                           '"plaintext": "{\\"JWT_SECRET_KEY\\":\\"q9T2vLmX8rBfZ3kWp0sYh7\\"}"')
+    proc = run_audit(tmp_path, text, "--format", "json")
+    assert proc.returncode == 1
+    assert "q9T2vLmX8rBfZ3kWp0sYh7" not in proc.stdout + proc.stderr
+    assert "inputs.stringData: secret exported in plaintext" in proc.stdout

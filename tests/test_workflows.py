@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -99,3 +101,65 @@ def test_comments_have_one_marker_per_stack_or_pull_request():
     for workflow, name, job in jobs():
         for step in job.get("steps", []):
             assert step.get("with", {}).get("comment-on-pr") in (None, False), f"{workflow}:{name}: pulumi/actions' own comment overwrites across stacks"
+
+
+NODE_HARNESS = r"""
+const { upsertComment, upsertIssue } = require(process.argv[2]);
+const fs = require('fs');
+const calls = [];
+const existing = JSON.parse(process.argv[3]);
+const github = {
+  paginate: async (fn, args) => fn(args),
+  rest: { issues: {
+    listComments: () => existing,
+    listForRepo: () => existing,
+    updateComment: async (a) => calls.push(['updateComment', a.comment_id, a.body.length, a.body.slice(0, 60)]),
+    createComment: async (a) => calls.push(['createComment', a.issue_number, a.body.length, a.body.slice(0, 60)]),
+    update: async (a) => calls.push(['update', a.issue_number, a.body.length, a.body.slice(0, 60)]),
+    create: async (a) => calls.push(['create', a.title, a.body.length, a.body.slice(0, 60)]),
+  } },
+};
+const context = { repo: { owner: 'o', repo: 'r' }, issue: { number: 7 }, serverUrl: 'https://github.com', runId: 1 };
+fs.writeFileSync('body.md', process.argv[4] === 'huge' ? 'x'.repeat(200000) : 'hello');
+(async () => {
+  await (process.argv[5] === 'issue'
+    ? upsertIssue({ github, context, marker: 'm-prod', title: 'T', file: 'body.md', note: 'see artifact', labels: ['drift'] })
+    : upsertComment({ github, context, marker: 'm-prod', title: 'T', file: 'body.md', note: 'see artifact' }));
+  console.log(JSON.stringify(calls));
+})();
+"""
+
+
+def run_upsert(tmp_path: Path, existing: list, body: str = "small", kind: str = "comment") -> list:
+    node = Path(shutil.which("node") or "/nonexistent/node")
+    _require_tool(node, "node (.ci/install.d/41-nodejs.sh)")
+    script = tmp_path / "harness.js"
+    script.write_text(NODE_HARNESS)
+    proc = subprocess.run([str(node), str(script), str(ROOT / ".github" / "scripts" / "upsert.js"), json.dumps(existing), body, kind],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_upsert_creates_once_then_updates_only_its_own_marker(tmp_path):
+    assert [c[0] for c in run_upsert(tmp_path, [])] == ["createComment"]
+    others = [{"id": 1, "body": "<!-- m-staging -->\n## staging"}, {"id": 2, "body": "<!-- m-prod -->\n## old"}, {"id": 3, "body": None}]
+    calls = run_upsert(tmp_path, others)
+    assert calls == [["updateComment", 2, calls[0][2], "<!-- m-prod -->\n## T\n\nhello"]]
+
+
+def test_upsert_trims_under_the_comment_limit(tmp_path):
+    (call,) = run_upsert(tmp_path, [], body="huge")
+    assert call[2] <= 65536
+
+
+def test_upsert_issue_updates_the_open_issue_with_the_marker(tmp_path):
+    calls = run_upsert(tmp_path, [{"number": 9, "body": "<!-- m-prod -->\nold"}], kind="issue")
+    assert [c[:2] for c in calls] == [["update", 9], ["createComment", 9]]
+    assert [c[0] for c in run_upsert(tmp_path, [], kind="issue")] == ["create"]
+
+
+def test_rollback_issue_quotes_the_runbook_sections():
+    runbook = (ROOT / "docs" / "RUNBOOK.md").read_text()
+    start, end = runbook.index("\n## Roll back"), runbook.index("\n## Pin")
+    assert "pulumi stack history" in runbook[start:end] and start < end

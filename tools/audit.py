@@ -272,6 +272,8 @@ def provider_versions(resources: list[dict], manifest: dict) -> dict[str, set[st
 
 
 def _provider_package(raw: dict) -> str:
+    if raw["type"].startswith("pulumi:providers:"):
+        return raw["type"].split(":", 2)[2]
     ref = raw.get("provider") or ""
     if not ref:
         return "(none)" if not raw.get("custom") else raw["type"].split(":", 1)[0]
