@@ -212,3 +212,27 @@ def test_a_show_secrets_copy_of_the_cli_fixture_is_caught(tmp_path):
     assert proc.returncode == 1
     assert "q9T2vLmX8rBfZ3kWp0sYh7" not in proc.stdout + proc.stderr
     assert "inputs.stringData: secret exported in plaintext" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("postgresql://tradesense:Zq8mN3vR7pLx@postgres-rw:5432/tradesense", "password in a URL"),
+        ("redis://:s3cretpass@redis:6379/0", "password in a URL"),
+        ("postgresql://tradesense:$(POSTGRES_PASSWORD)@postgres-rw:5432/tradesense", None),
+        ("redis://:${REDIS_PASSWORD}@redis:6379", None),
+        ("AKIAIOSFODNN7EXAMPLE", "AWS access key id"),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn...", "private key"),
+        ("pk_live_51HqLyjWDarjtT1zdp7dcPublishable", None),  # publishable keys are public by design
+        ("ghp_" + "a" * 36, "GitHub token"),
+        ("dop_v1_" + "0f" * 32, "DigitalOcean token"),
+        ("https://0123456789abcdef0123456789abcdef@o0.ingest.sentry.io/1", "Sentry DSN key"),
+    ],
+)
+def test_credential_shapes(text, kind):
+    from tools.audit import SecretScan
+
+    scan = SecretScan()
+    scan.scan_other({"value": text}, "outputs")
+    found = [f.message.split(": ", 1)[1] for f in scan.findings]
+    assert found == ([f"{kind}-shaped string in plain text"] if kind else [])

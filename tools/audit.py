@@ -54,7 +54,8 @@ CREDENTIAL_PATTERNS = {
     "DigitalOcean token": re.compile(r"\bdo[por]_v1_[0-9a-f]{64}\b"),
     "Slack token": re.compile(r"\bxox[abprs]-[0-9A-Za-z-]{10,}"),
     "Sentry DSN key": re.compile(r"https://[0-9a-f]{32}@[\w.-]*sentry\.io"),
-    "password in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]{3,}@[\w.-]+"),
+    # `user:pass@host`, but not a reference the consumer expands (`$(VAR)`, `${VAR}`, `{{ x }}`).
+    "password in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]*:(?![$%{])[^/\s@]{3,}@[\w.-]+"),
 }
 
 
