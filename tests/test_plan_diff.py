@@ -108,3 +108,22 @@ def test_bad_plan_file_exits_2(tmp_path, base_plan, content, message):
     good.write_text(json.dumps(base_plan))
     proc = subprocess.run([sys.executable, "-m", "tools.plan_diff", str(bad), str(good)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_two_revisions_of_the_program_image_bump(base_plan):
+    """A real revision: prod with the backend image moved from 1.0.0 to 1.1.0."""
+    from tools.stack_files import read_stack
+
+    app = json.loads(read_stack("prod").config["tradesense:app"])
+    app["backend"]["image"]["tag"] = "1.1.0"
+    head = json.loads(json.dumps(plan_document(build_plan("prod", config_overrides={"tradesense:app": json.dumps(app)})), default=str))
+    diff = diff_plans(base_plan, head)
+    updated = {r["name"]: r for r in diff["updated"]}
+    image = next(f for f in updated[BACKEND]["fields"] if f["path"] == "spec.template.spec.containers[0].image")
+    assert image["old"].endswith(":1.0.0") and image["new"].endswith(":1.1.0")
+    # The migration Job's object name follows the image, and a Job's name and template are
+    # immutable: a replacement (a new migration run), not stateful, so no warning.
+    (job,) = diff["replaced"]
+    assert job["type"] == "kubernetes:batch/v1:Job"
+    assert "metadata.name" in job["replaceReasons"] and "spec.template.spec.containers[0].image" in job["replaceReasons"]
+    assert diff["summary"] == {"added": 0, "removed": 0, "replaced": 1, "updated": 1} and not diff["warnings"]
