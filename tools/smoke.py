@@ -12,6 +12,8 @@ Reads the `hostnames` output (apex, www, api) and checks, each with bounded retr
 - `http://<apex>/` redirects to HTTPS;
 - a short load check (`--load-requests` sequential requests, at most `--load-seconds`) on the
   backend health endpoint: p50 below 200 ms and an error rate below 0.1% (the guide's targets).
+  Each request opens its own TLS connection, so the p50 is a worst case for a browser that
+  keeps connections alive; it is a verdict, not a benchmark.
 
 `--connect ADDRESS` sends every request to ADDRESS (SNI and Host stay the real names): for a
 check before DNS moves, or a local test server. Exit codes: 0 all passed, 1 a check failed
