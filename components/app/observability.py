@@ -30,6 +30,8 @@ class ObservabilityArgs:
     monitoring_crds: Optional[pulumi.Resource]
     monitoring_labels: Mapping[str, str]
     dashboard_label: Mapping[str, str]
+    # Standbys only exist with more than one instance (then a lost one alerts).
+    postgres_instances: int = 1
     depends_on: tuple[pulumi.Resource, ...] = ()
 
 
@@ -91,7 +93,7 @@ class Observability(pulumi.ComponentResource):
             api_version="monitoring.coreos.com/v1",
             kind="PrometheusRule",
             metadata=placement.metadata("tradesense", labels),
-            spec={"groups": alert_rules.rule_groups(placement.namespace)},
+            spec={"groups": alert_rules.rule_groups(placement.namespace, args.postgres_instances)},
             opts=after_crds,
         )
         self.dashboard = k8s.core.v1.ConfigMap(

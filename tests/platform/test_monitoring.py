@@ -132,3 +132,28 @@ def test_malformed_receivers_fail_naming_the_key_without_echoing_it():
     ]
     assert "SECRETVALUE" not in str(info.value)
     assert recording.resources == []
+
+
+# The default alerts the app's alerting routes instead of copying, and the group holding each
+# (kube-prometheus-stack templates/prometheus/rules-1.14/kubernetes-apps.yaml, kubernetes-storage.yaml).
+ROUTED_DEFAULT_ALERTS = {
+    "KubePodCrashLooping": "kubernetesApps",
+    "KubePodNotReady": "kubernetesApps",
+    "KubeHpaMaxedOut": "kubernetesApps",
+    "KubeJobFailed": "kubernetesApps",
+    "KubePersistentVolumeFillingUp": "kubernetesStorage",
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_default_rule_groups_the_alerting_relies_on_are_enabled(platform_runs, stack):
+    from components.app.alert_rules import DEFAULT_RULE_ALERTS
+
+    rules = platform_runs[(stack, "gateway-api")].values(KPS)["defaultRules"]
+    assert rules["create"] is True
+    for alert, group in ROUTED_DEFAULT_ALERTS.items():
+        assert rules["rules"].get(group) is True, group
+        assert not rules.get("disabled", {}).get(alert), alert
+    # The chart scopes the app alerts by namespace regex; the default ".*" covers tradesense.
+    assert rules.get("appNamespacesTarget", ".*") in (".*", ".+") or "tradesense" in rules["appNamespacesTarget"]
+    assert set(DEFAULT_RULE_ALERTS) == set(ROUTED_DEFAULT_ALERTS)
