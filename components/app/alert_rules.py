@@ -24,7 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from components.app.workloads import BACKEND, REDIS
+from components.app import redis_exporter
+from components.app.workloads import BACKEND
 
 WINDOW = "5m"
 ERROR_RATIO_THRESHOLD = 0.05  # the guide's 5%: a hard outage, pages at once
@@ -42,7 +43,9 @@ DAY = 86400
 RUNBOOK_URL = "https://github.com/tradesense/tradesense-infra/blob/main/docs/RUNBOOK.md"
 
 # Service of the redis_exporter sidecar; Prometheus names the job after it.
-REDIS_METRICS_SERVICE = f"{REDIS.name}-metrics"
+REDIS_METRICS_SERVICE = redis_exporter.SERVICE_NAME
+# Label the ServiceMonitor puts on targets of the backend's custom metrics endpoint.
+CUSTOM_ENDPOINT_LABEL = "metrics_endpoint"
 POSTGRES_CLUSTER = "postgres"  # the CloudNativePG Cluster (COORDINATION.md)
 
 # (page window, short window, burn rate, severity) from the SRE workbook, chapter 5, table 5-8.
@@ -191,7 +194,9 @@ def slo_alerts() -> list[Alert]:
 
 
 def alerts(namespace: str, postgres_instances: int = 1) -> list[Alert]:
-    up = f"up{_selector(namespace)}"
+    # Only the /metrics targets: the custom endpoint has its own target (and `up` series).
+    not_custom = f',{CUSTOM_ENDPOINT_LABEL}!="custom"'
+    up = f"up{_selector(namespace, not_custom)}"
     pg = postgres_series(namespace)
     redis = redis_series(namespace)
     pvc = f'{{namespace="{namespace}"}}'

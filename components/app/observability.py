@@ -1,9 +1,11 @@
-"""Monitoring built into the app: a ServiceMonitor for the backend's /metrics, the corrected
-alert rules, and a Grafana overview dashboard picked up by the platform's sidecar.
+"""Monitoring built into the app: ServiceMonitors for the backend (`/metrics` and the custom
+`/api/v1/monitoring/metrics`) and for the Redis exporter sidecar, the alert rules, and the
+Grafana dashboards picked up by the platform's sidecar.
 
-The ServiceMonitor and PrometheusRule wait for the kube-prometheus-stack release that brings
+The monitors and the PrometheusRule wait for the kube-prometheus-stack release that brings
 their CRDs; Prometheus (which the platform lets select them in every namespace) is allowed to
-reach the backend on 8000 by the app's NetworkPolicies.
+reach the backend on 8000 and the Redis exporter on its port by the app's NetworkPolicies.
+(The Postgres PodMonitor and its allow come with the CloudNativePG cluster.)
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.app import alert_rules
+from components.app import alert_rules, redis_exporter
 from components.app.placement import Placement
 from components.app.workloads import BACKEND
-from components.secure_defaults import recommended_labels
+from components.secure_defaults import recommended_labels, selector_labels
 
 METRICS_PATH = "/metrics"
+# The guide's second endpoint; docs/metrics.md is its contract (Prometheus text format).
+CUSTOM_METRICS_PATH = "/api/v1/monitoring/metrics"
 SCRAPE_INTERVAL = "30s"
 
 
@@ -66,6 +70,8 @@ def overview_dashboard(namespace: str) -> dict:
 
 class Observability(pulumi.ComponentResource):
     service_monitor: k8s.apiextensions.CustomResource
+    redis_metrics_service: k8s.core.v1.Service
+    redis_service_monitor: k8s.apiextensions.CustomResource
     rules: k8s.apiextensions.CustomResource
     dashboard: k8s.core.v1.ConfigMap
 
@@ -84,9 +90,33 @@ class Observability(pulumi.ComponentResource):
             spec={
                 "selector": {"matchLabels": BACKEND.selector},
                 "namespaceSelector": {"matchNames": [placement.namespace]},
-                "endpoints": [{"port": "http", "path": METRICS_PATH, "interval": SCRAPE_INTERVAL, "scheme": "http"}],
+                "endpoints": [
+                    {"port": "http", "path": METRICS_PATH, "interval": SCRAPE_INTERVAL, "scheme": "http"},
+                    {"port": "http", "path": CUSTOM_METRICS_PATH, "interval": SCRAPE_INTERVAL, "scheme": "http",
+                     # Its own `up` series, kept apart from /metrics' (see TradeSenseBackendDown).
+                     "relabelings": [{"action": "replace", "targetLabel": alert_rules.CUSTOM_ENDPOINT_LABEL,
+                                      "replacement": "custom"}]},
+                ],
             },
             opts=after_crds,
+        )
+        self.redis_metrics_service = k8s.core.v1.Service(
+            f"{name}-redis-metrics-service",
+            metadata=placement.metadata(redis_exporter.SERVICE_NAME, recommended_labels(redis_exporter.SERVICE_NAME, "monitoring")),
+            spec=redis_exporter.metrics_service_spec(),
+            opts=placement.opts(self, list(args.depends_on)),
+        )
+        self.redis_service_monitor = k8s.apiextensions.CustomResource(
+            f"{name}-redis-service-monitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata=placement.metadata(redis_exporter.SERVICE_NAME, labels),
+            spec={
+                "selector": {"matchLabels": selector_labels(redis_exporter.SERVICE_NAME)},
+                "namespaceSelector": {"matchNames": [placement.namespace]},
+                "endpoints": [{"port": redis_exporter.PORT_NAME, "interval": SCRAPE_INTERVAL, "scheme": "http"}],
+            },
+            opts=placement.opts(self, [*crds, self.redis_metrics_service]),
         )
         self.rules = k8s.apiextensions.CustomResource(
             f"{name}-rules",

@@ -105,6 +105,22 @@ class Platform(pulumi.ComponentResource):
                 opts=child,
             )
 
+        monitoring = Monitoring(
+            f"{name}-monitoring",
+            MonitoringArgs(
+                namespace=namespaces[MONITORING_NAMESPACE],
+                namespace_name=MONITORING_NAMESPACE,
+                node_exporter_namespace=namespaces[NODE_EXPORTER_NAMESPACE],
+                node_exporter_namespace_name=NODE_EXPORTER_NAMESPACE,
+                provider=cluster.provider,
+                storage_class=cluster.storage_class,
+                config=cfg.monitoring,
+                receivers=args.alertmanager_receivers,
+                highly_available=ha,
+            ),
+            opts=child,
+        )
+
         CertManager(
             f"{name}-cert-manager",
             CertManagerArgs(
@@ -121,22 +137,7 @@ class Platform(pulumi.ComponentResource):
                 gateway_api_crds=edge.crds,
                 certificate_waits_for=edge.certificate_waits_for,
                 highly_available=ha,
-            ),
-            opts=child,
-        )
-
-        monitoring = Monitoring(
-            f"{name}-monitoring",
-            MonitoringArgs(
-                namespace=namespaces[MONITORING_NAMESPACE],
-                namespace_name=MONITORING_NAMESPACE,
-                node_exporter_namespace=namespaces[NODE_EXPORTER_NAMESPACE],
-                node_exporter_namespace_name=NODE_EXPORTER_NAMESPACE,
-                provider=cluster.provider,
-                storage_class=cluster.storage_class,
-                config=cfg.monitoring,
-                receivers=args.alertmanager_receivers,
-                highly_available=ha,
+                monitoring_crds=monitoring.release,
             ),
             opts=child,
         )

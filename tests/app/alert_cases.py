@@ -63,6 +63,9 @@ CASES: list[tuple] = [
     # --- backend availability, errors, latency ---
     ("TradeSenseBackendDown", "1m", "10m", [s("up", BACKEND, "0x20")], [labels("critical")]),
     ("TradeSenseBackendDown", "1m", "10m", [s("up", BACKEND, "1x20")], []),
+    # Only the custom endpoint answers: /metrics (and so the alerts' data) is still gone.
+    ("TradeSenseBackendDown", "1m", "10m",
+     [s("up", BACKEND, "0x20"), s("up", f'{BACKEND},metrics_endpoint="custom"', "1x20")], [labels("critical")]),
     ("TradeSenseHighErrorRate", "1m", "20m", requests(600, 60, 40), [labels("critical", **NSL)]),
     ("TradeSenseHighErrorRate", "1m", "20m", requests(5940, 60, 40), []),
     ("TradeSenseHighResponseTime", "1m", "20m", latency(slow=True), [labels("warning", **NSL)]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +15,8 @@ import yaml
 
 from components.app import alert_rules
 from tests.app.alert_cases import CASES
-from tests.app.k8s import manifest, objects
+from tests.app.k8s import manifest, named, objects
+from tests.app.netpol_eval import Pod, Policy, allowed
 from tests.conftest import ROOT, STACKS
 
 NS = "tradesense"
@@ -147,16 +149,80 @@ def test_backend_down_fires_without_healthy_targets(recordings, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def monitor(rec, name: str) -> dict:
+    (found,) = [manifest(r) for r in objects(rec, "ServiceMonitor") if r.inputs["metadata"]["name"] == name]
+    return found
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
 @pytest.mark.parametrize("stack", STACKS)
-def test_service_monitor_scrapes_the_backend_service(recordings, stack):
+def test_service_monitor_scrapes_both_backend_endpoints(recordings, stack):
     rec = recordings[stack]
-    monitor = custom(rec, "ServiceMonitor")
-    service = next(manifest(r) for r in objects(rec, "Service") if r.inputs["metadata"]["name"] == "backend")
-    labels = service["metadata"]["labels"]
-    assert all(labels.get(k) == v for k, v in monitor["spec"]["selector"]["matchLabels"].items())
+    backend = monitor(rec, "backend")
+    service = named(rec, "Service", "backend")
+    assert selects(backend["spec"]["selector"]["matchLabels"], service["metadata"]["labels"])
     port_names = {p["name"] for p in service["spec"]["ports"]}
-    assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["http"] and "http" in port_names
-    assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    endpoints = backend["spec"]["endpoints"]
+    assert {e["port"] for e in endpoints} == {"http"} <= port_names
+    assert [e["path"] for e in endpoints] == ["/metrics", "/api/v1/monitoring/metrics"]
+    # The custom endpoint's targets are labelled apart, so they cannot mask /metrics being down.
+    (relabel,) = endpoints[1]["relabelings"]
+    assert (relabel["targetLabel"], relabel["replacement"]) == ("metrics_endpoint", "custom")
+    assert "relabelings" not in endpoints[0]
+
+
+def redis_pod(rec) -> dict:
+    return named(rec, "StatefulSet", "redis")["spec"]["template"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_redis_exporter_sidecar_is_restricted_and_reads_the_password_from_the_secret(recordings, stack):
+    rec = recordings[stack]
+    pod = redis_pod(rec)
+    (exporter,) = [c for c in pod["spec"]["containers"] if c["name"] == "redis-exporter"]
+    assert re.fullmatch(r"docker.io/oliver006/redis_exporter:v\d+\.\d+\.\d+", exporter["image"])
+    context = exporter["securityContext"]
+    assert context["runAsNonRoot"] and not context["allowPrivilegeEscalation"] and context["readOnlyRootFilesystem"]
+    assert context["capabilities"]["drop"] == ["ALL"] and context["seccompProfile"]["type"] == "RuntimeDefault"
+    env = {e["name"]: e for e in exporter["env"]}
+    secret_ref = env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert "value" not in env["REDIS_PASSWORD"]
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert secret_ref["name"] == volumes["auth"]["secret"]["secretName"]  # the Secret Redis itself reads
+    assert env["REDIS_ADDR"]["value"] == "redis://127.0.0.1:6379"
+    assert exporter["ports"] == [{"name": "metrics", "containerPort": 9121, "protocol": "TCP"}]
+    assert exporter["resources"]["limits"]["memory"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_redis_service_monitor_reaches_the_exporter_port(recordings, stack):
+    rec = recordings[stack]
+    redis_monitor = monitor(rec, "redis-metrics")
+    service = named(rec, "Service", "redis-metrics")
+    assert selects(redis_monitor["spec"]["selector"]["matchLabels"], service["metadata"]["labels"])
+    assert redis_monitor["spec"]["namespaceSelector"] == {"matchNames": [NS]}
+    pod_labels = redis_pod(rec)["metadata"]["labels"]
+    assert selects(service["spec"]["selector"], pod_labels)
+    (port,) = service["spec"]["ports"]
+    assert [e["port"] for e in redis_monitor["spec"]["endpoints"]] == [port["name"]]
+    assert port["targetPort"] == "metrics"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_only_prometheus_reaches_the_redis_exporter(recordings, stack):
+    rec = recordings[stack]
+    policies = [Policy(b["metadata"]["namespace"], b["metadata"]["name"], b["spec"])
+                for b in (manifest(r) for r in objects(rec, "NetworkPolicy"))]
+    release = next(r for r in rec.of_type("kubernetes:helm.sh/v3:Release") if r.inputs.get("chart") == "kube-prometheus-stack")
+    redis = Pod("redis-0", NS, redis_pod(rec)["metadata"]["labels"], "10.244.1.20", {"metrics": 9121, "redis": 6379})
+    prometheus = Pod("prometheus-0", release.inputs["namespace"], {"app.kubernetes.io/name": "prometheus"}, "10.244.3.10")
+    backend = Pod("backend-1", NS, dict(named(rec, "Deployment", "backend")["spec"]["template"]["metadata"]["labels"]), "10.244.1.30")
+    assert allowed(policies, prometheus, redis, 9121)
+    assert not allowed(policies, backend, redis, 9121)
+    assert not allowed(policies, prometheus, redis, 6379)
 
 
 @pytest.mark.parametrize("stack", STACKS)

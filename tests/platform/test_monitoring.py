@@ -157,3 +157,16 @@ def test_default_rule_groups_the_alerting_relies_on_are_enabled(platform_runs, s
     # The chart scopes the app alerts by namespace regex; the default ".*" covers tradesense.
     assert rules.get("appNamespacesTarget", ".*") in (".*", ".+") or "tradesense" in rules["appNamespacesTarget"]
     assert set(DEFAULT_RULE_ALERTS) == set(ROUTED_DEFAULT_ALERTS)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_cert_manager_controller_is_scraped_after_the_monitoring_crds(platform_runs, stack):
+    run = platform_runs[(stack, "gateway-api")]
+    prometheus = run.values("cert-manager")["prometheus"]
+    assert prometheus["enabled"] is True
+    monitor = prometheus["servicemonitor"]
+    assert monitor["enabled"] is True
+    # Certificates keep their own namespace label (the alerts group by it).
+    assert monitor["honorLabels"] is True
+    # The chart renders a ServiceMonitor: its CRD (kube-prometheus-stack) must exist first.
+    assert run.depends_on(run.releases()["cert-manager"], run.releases()[KPS])
