@@ -17,7 +17,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.app import alert_rules, redis_exporter
+from components.app import alert_rules, dashboards, redis_exporter
 from components.app.placement import Placement
 from components.app.workloads import BACKEND
 from components.secure_defaults import recommended_labels, selector_labels
@@ -39,41 +39,12 @@ class ObservabilityArgs:
     depends_on: tuple[pulumi.Resource, ...] = ()
 
 
-def overview_dashboard(namespace: str) -> dict:
-    """The guide's tradesense-overview dashboard: traffic, errors and latency of the backend."""
-    panels = [
-        ("Requests per second", alert_rules.request_rate(namespace), "reqps"),
-        ("5xx error ratio", alert_rules.error_ratio(namespace), "percentunit"),
-        ("p95 latency", alert_rules.p95_latency(namespace), "s"),
-    ]
-    return {
-        "uid": "tradesense-overview",
-        "title": "TradeSense overview",
-        "tags": ["tradesense"],
-        "timezone": "utc",
-        "schemaVersion": 39,
-        "refresh": "30s",
-        "time": {"from": "now-6h", "to": "now"},
-        "panels": [
-            {
-                "id": index + 1,
-                "type": "timeseries",
-                "title": title,
-                "gridPos": {"x": 8 * index, "y": 0, "w": 8, "h": 8},
-                "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-                "targets": [{"refId": "A", "expr": expr}],
-            }
-            for index, (title, expr, unit) in enumerate(panels)
-        ],
-    }
-
-
 class Observability(pulumi.ComponentResource):
     service_monitor: k8s.apiextensions.CustomResource
     redis_metrics_service: k8s.core.v1.Service
     redis_service_monitor: k8s.apiextensions.CustomResource
     rules: k8s.apiextensions.CustomResource
-    dashboard: k8s.core.v1.ConfigMap
+    dashboards: list[k8s.core.v1.ConfigMap]
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("tradesense:app:Observability", name, None, opts)
@@ -126,12 +97,16 @@ class Observability(pulumi.ComponentResource):
             spec={"groups": alert_rules.rule_groups(placement.namespace, args.postgres_instances)},
             opts=after_crds,
         )
-        self.dashboard = k8s.core.v1.ConfigMap(
-            f"{name}-overview-dashboard",
-            metadata=placement.metadata(
-                "tradesense-overview-dashboard", {**recommended_labels("tradesense", "dashboard"), **args.dashboard_label}
-            ),
-            data={"tradesense-overview.json": json.dumps(overview_dashboard(placement.namespace), indent=2)},
-            opts=placement.opts(self, list(args.depends_on)),
-        )
-        self.register_outputs({"serviceMonitor": BACKEND.name, "prometheusRule": "tradesense"})
+        dashboard_labels = {**recommended_labels("tradesense", "dashboard"), **args.dashboard_label}
+        self.dashboards = [
+            k8s.core.v1.ConfigMap(
+                # `overview` keeps the resource name it had as a hand-written dashboard.
+                f"{name}-{uid.removeprefix('tradesense-')}-dashboard",
+                metadata=placement.metadata(f"{uid}-dashboard", dashboard_labels),
+                data={f"{uid}.json": json.dumps(board, indent=2)},
+                opts=placement.opts(self, list(args.depends_on)),
+            )
+            for uid, board in dashboards.all_dashboards(placement.namespace).items()
+        ]
+        self.register_outputs({"serviceMonitor": BACKEND.name, "prometheusRule": "tradesense",
+                               "dashboards": list(dashboards.DASHBOARDS)})

@@ -234,17 +234,110 @@ def test_monitoring_objects_wait_for_the_release_with_their_crds(recordings, sta
         assert release.urn in resource.dependencies, kind
 
 
+DASHBOARD_UIDS = {"tradesense-overview", "tradesense-performance", "tradesense-business-metrics"}
+
+
+def shipped_dashboards(rec) -> dict[str, dict]:
+    boards = {}
+    for config_map in (manifest(r) for r in objects(rec, "ConfigMap")):
+        for key, body in config_map.get("data", {}).items():
+            if key.endswith(".json"):
+                boards[key.removesuffix(".json")] = (config_map, json.loads(body))
+    return boards
+
+
 @pytest.mark.parametrize("stack", STACKS)
-def test_overview_dashboard_reaches_the_grafana_sidecar(recordings, stack):
+def test_three_dashboards_reach_the_grafana_sidecar(recordings, stack):
     rec = recordings[stack]
     sidecar = next(r for r in rec.of_type("kubernetes:helm.sh/v3:Release")
                    if r.inputs.get("chart") == "kube-prometheus-stack").inputs["values"]["grafana"]["sidecar"]["dashboards"]
-    config_map = next(manifest(r) for r in objects(rec, "ConfigMap") if "dashboard" in r.inputs["metadata"]["name"])
-    assert config_map["metadata"]["labels"][sidecar["label"]] == sidecar["labelValue"]
-    dashboard = json.loads(config_map["data"]["tradesense-overview.json"])
-    exprs = {t["expr"] for p in dashboard["panels"] for t in p["targets"]}
-    recorded = {r["expr"] for g in rendered_rules(rec)["groups"] for r in g["rules"] if "record" in r}
-    assert exprs <= recorded  # the dashboard shows what the alerts evaluate
+    boards = shipped_dashboards(rec)
+    assert set(boards) == DASHBOARD_UIDS
+    for uid, (config_map, board) in boards.items():
+        assert config_map["metadata"]["labels"][sidecar["label"]] == sidecar["labelValue"], uid
+        assert board["uid"] == uid
+
+
+def panels(board: dict) -> list[dict]:
+    return [p for p in board["panels"] if p["type"] != "row"]
+
+
+@pytest.mark.parametrize("uid", sorted(DASHBOARD_UIDS))
+def test_dashboards_are_valid_grafana_json(recordings, uid):
+    _, board = shipped_dashboards(recordings["prod"])[uid]
+    assert board["title"] and board["schemaVersion"] >= 39 and board["editable"] is False
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
+    ids = [p["id"] for p in board["panels"]]
+    assert len(ids) == len(set(ids)) and all(isinstance(i, int) and i > 0 for i in ids)
+    cells = set()
+    for p in board["panels"]:
+        grid = p["gridPos"]
+        assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24, p["title"]
+        cell = {(x, y) for x in range(grid["x"], grid["x"] + grid["w"]) for y in range(grid["y"], grid["y"] + grid["h"])}
+        assert not cells & cell, f"{p['title']} overlaps another panel"
+        cells |= cell
+    for p in panels(board):
+        assert p["type"] in {"timeseries", "stat"} and p["title"], p
+        assert p["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+        assert p["fieldConfig"]["defaults"]["unit"]
+        ref_ids = [t["refId"] for t in p["targets"]]
+        assert p["targets"] and len(ref_ids) == len(set(ref_ids)), p["title"]
+
+
+def test_dashboards_cover_what_the_guide_lists(recordings):
+    boards = {uid: board for uid, (_, board) in shipped_dashboards(recordings["prod"]).items()}
+    titles = {uid: " | ".join(p["title"] for p in panels(b)).lower() for uid, b in boards.items()}
+    for word in ("requests", "error", "latency", "cpu", "memory"):
+        assert word in titles["tradesense-overview"], word
+    for word in ("p50 by route", "p95 by route", "p99 by route", "db query", "cache", "hpa replicas", "node cpu",
+                 "node memory", "pod cpu", "pod memory"):
+        assert word in titles["tradesense-performance"], word
+    for word in ("signups", "active users", "trades imported", "payments", "webhooks"):
+        assert word in titles["tradesense-business-metrics"], word
+
+
+def test_every_panel_query_is_valid_promql(recordings, tmp_path):
+    exprs = [(uid, p["title"], t["expr"]) for uid, (_, board) in shipped_dashboards(recordings["prod"]).items()
+             for p in panels(board) for t in p["targets"]]
+    assert len(exprs) >= 30
+    rules = {"groups": [{"name": "dashboard-panels", "rules": [
+        {"record": f"panel:query_{i}", "expr": expr} for i, (_, _, expr) in enumerate(exprs)]}]}
+    path = tmp_path / "panels.yaml"
+    path.write_text(yaml.safe_dump(rules))
+    proc = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_promtool_check_catches_a_broken_panel_query(tmp_path):
+    """The wrapper above would catch a panel like the guide's broken histogram_quantile call."""
+    path = tmp_path / "panels.yaml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "p", "rules": [
+        {"record": "panel:query_0", "expr": "histogram_quantile(0.95, sum by (le) (rate(x_bucket[5m]))"}]}]}))
+    proc = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True)
+    assert proc.returncode != 0
+
+
+def test_business_metrics_contract_is_documented_with_types_and_labels(recordings):
+    doc = (ROOT / "docs" / "metrics.md").read_text()
+    rows = {}
+    for line in doc.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and re.fullmatch(r"tradesense_[a-z_]+", cells[0]):
+            rows[cells[0]] = (cells[1], {label.strip().strip("`") for label in cells[2].split(",") if label.strip()})
+    _, board = shipped_dashboards(recordings["prod"])["tradesense-business-metrics"]
+    scrape_labels = {"namespace", "job"}
+    for p in panels(board):
+        for target in p["targets"]:
+            expr = target["expr"]
+            for metric in set(re.findall(r"\b(tradesense_[a-z_]+)\{", expr)):
+                assert metric in rows, f"{metric} (panel {p['title']}) is not in docs/metrics.md"
+                kind, labels = rows[metric]
+                assert kind in {"counter", "gauge", "histogram"}, metric
+                assert metric.endswith("_total") == (kind == "counter"), metric
+                grouped = {label.strip() for group in re.findall(r"by \(([^)]*)\)", expr) for label in group.split(",")}
+                matched = set(re.findall(r"[,{](\w+)!?=~?", expr))
+                assert grouped | matched <= labels | scrape_labels, f"{metric}: {(grouped | matched) - labels - scrape_labels}"
 
 
 def generated_rules() -> dict:
