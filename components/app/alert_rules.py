@@ -204,7 +204,8 @@ def alerts(namespace: str, postgres_instances: int = 1) -> list[Alert]:
     barman = f'{{namespace="{namespace}"}}'
     found: list[Alert] = [
         # No scrape target at all is as bad as every target down.
-        Alert("TradeSenseBackendDown", f"sum({up}) == 0 or absent({up})", "critical",
+        # Each alert keeps a `namespace` label, so Alertmanager's inhibitions can match on it.
+        Alert("TradeSenseBackendDown", f"sum by (namespace) ({up}) == 0 or absent({up})", "critical",
               "No backend pod is being scraped successfully",
               "Prometheus has had no healthy backend target for 5 minutes."),
         Alert("TradeSenseHighErrorRate", f"tradesense:http_errors:ratio_rate5m > {ERROR_RATIO_THRESHOLD}", "critical",
@@ -228,7 +229,8 @@ def alerts(namespace: str, postgres_instances: int = 1) -> list[Alert]:
               "Redis cache hit rate below 80%",
               "Fewer than 80% of Redis key lookups hit over 10 minutes, for 30 minutes: more load reaches Postgres.",
               "30m"),
-        Alert("TradeSensePostgresDown", f"absent(cnpg_collector_up{pg} == 1)", "critical",
+        Alert("TradeSensePostgresDown", f"max by (namespace) (cnpg_collector_up{pg}) == 0 or absent(cnpg_collector_up{pg})",
+              "critical",
               "No Postgres instance is up",
               f"No instance of the CloudNativePG cluster `{POSTGRES_CLUSTER}` has reported a working Postgres for 5 minutes."),
         Alert("TradeSensePostgresReplicationLag", f"max by (namespace, pod) (cnpg_pg_replication_lag{pg}) > 30", "warning",
@@ -240,7 +242,7 @@ def alerts(namespace: str, postgres_instances: int = 1) -> list[Alert]:
               f"\n> 0.8", "warning",
               "Postgres connections above 80% of max_connections",
               "New connections will be refused once max_connections is reached."),
-        Alert("TradeSenseRedisDown", f"absent(redis_up{redis} == 1)", "critical",
+        Alert("TradeSenseRedisDown", f"max by (namespace) (redis_up{redis}) == 0 or absent(redis_up{redis})", "critical",
               "Redis is down", "The redis_exporter sidecar has not reached a working Redis for 5 minutes (or is not scraped)."),
         Alert("TradeSenseRedisMemoryNearMax",
               f"max by (namespace, pod) (redis_memory_used_bytes{redis})\n/\n"

@@ -61,11 +61,11 @@ UNRELATED = [s("up", 'job="other"', "1x300")]
 
 CASES: list[tuple] = [
     # --- backend availability, errors, latency ---
-    ("TradeSenseBackendDown", "1m", "10m", [s("up", BACKEND, "0x20")], [labels("critical")]),
+    ("TradeSenseBackendDown", "1m", "10m", [s("up", BACKEND, "0x20")], [labels("critical", **NSL)]),
     ("TradeSenseBackendDown", "1m", "10m", [s("up", BACKEND, "1x20")], []),
     # Only the custom endpoint answers: /metrics (and so the alerts' data) is still gone.
     ("TradeSenseBackendDown", "1m", "10m",
-     [s("up", BACKEND, "0x20"), s("up", f'{BACKEND},metrics_endpoint="custom"', "1x20")], [labels("critical")]),
+     [s("up", BACKEND, "0x20"), s("up", f'{BACKEND},metrics_endpoint="custom"', "1x20")], [labels("critical", **NSL)]),
     ("TradeSenseHighErrorRate", "1m", "20m", requests(600, 60, 40), [labels("critical", **NSL)]),
     ("TradeSenseHighErrorRate", "1m", "20m", requests(5940, 60, 40), []),
     ("TradeSenseHighResponseTime", "1m", "20m", latency(slow=True), [labels("warning", **NSL)]),
@@ -104,8 +104,10 @@ CASES: list[tuple] = [
     ("TradeSenseLowCacheHitRate", "1m", "50m",
      [s("redis_keyspace_hits_total", REDIS, "0+95x60"), s("redis_keyspace_misses_total", REDIS, "0+5x60")], []),
     # --- Postgres (CloudNativePG exporter) ---
-    ("TradeSensePostgresDown", "1m", "10m", [s("cnpg_collector_up", PG1, "0x20")], [labels("critical")]),
-    ("TradeSensePostgresDown", "1m", "10m", UNRELATED, [labels("critical")]),
+    ("TradeSensePostgresDown", "1m", "10m", [s("cnpg_collector_up", PG1, "0x20")], [labels("critical", **NSL)]),
+    ("TradeSensePostgresDown", "1m", "10m", UNRELATED, [labels("critical", **NSL)]),
+    # One of three instances down is a lost replica, not "Postgres down".
+    ("TradeSensePostgresDown", "1m", "10m", [s("cnpg_collector_up", PG1, "1x20"), s("cnpg_collector_up", PG2, "0x20")], []),
     ("TradeSensePostgresDown", "1m", "10m", [s("cnpg_collector_up", PG1, "1x20")], []),
     ("TradeSensePostgresReplicationLag", "1m", "20m", [s("cnpg_pg_replication_lag", PG2, "60x30")],
      [labels("warning", namespace=NS, pod="postgres-2")]),
@@ -123,8 +125,8 @@ CASES: list[tuple] = [
       s("cnpg_backends_total", f'{PG1},datname="tradesense",state="idle"', "10x20"),
       s("cnpg_pg_settings_setting", f'{PG1},name="max_connections"', "100x20")], []),
     # --- Redis (redis_exporter sidecar) ---
-    ("TradeSenseRedisDown", "1m", "10m", [s("redis_up", REDIS, "0x20")], [labels("critical")]),
-    ("TradeSenseRedisDown", "1m", "10m", UNRELATED, [labels("critical")]),
+    ("TradeSenseRedisDown", "1m", "10m", [s("redis_up", REDIS, "0x20")], [labels("critical", **NSL)]),
+    ("TradeSenseRedisDown", "1m", "10m", UNRELATED, [labels("critical", namespace=NS, job="redis-metrics")]),
     ("TradeSenseRedisDown", "1m", "10m", [s("redis_up", REDIS, "1x20")], []),
     ("TradeSenseRedisMemoryNearMax", "1m", "20m",
      [s("redis_memory_used_bytes", REDIS, "950x30"), s("redis_memory_max_bytes", REDIS, "1000x30")],

@@ -137,7 +137,7 @@ def test_backend_down_fires_without_healthy_targets(recordings, tmp_path):
     cases = [
         {"interval": "1m", "input_series": [{"series": f'up{{{SERIES},instance="10.0.0.1:8000"}}', "values": "0x20"}],
          "alert_rule_test": [{"eval_time": "10m", "alertname": "TradeSenseBackendDown",
-                              "exp_alerts": [{"exp_labels": {"severity": "critical"}, "exp_annotations": notes}]}]},
+                              "exp_alerts": [{"exp_labels": {"severity": "critical", "namespace": NS}, "exp_annotations": notes}]}]},
         {"interval": "1m", "input_series": [{"series": 'up{job="other"}', "values": "1x20"}],
          "alert_rule_test": [{"eval_time": "10m", "alertname": "TradeSenseBackendDown",
                               "exp_alerts": [{"exp_labels": {"severity": "critical", "namespace": NS, "job": "backend"},
