@@ -53,42 +53,35 @@ class Observability(pulumi.ComponentResource):
         after_crds = placement.opts(self, [*crds, *args.depends_on])
         labels = {**recommended_labels("tradesense", "monitoring"), **args.monitoring_labels}
 
-        self.service_monitor = k8s.apiextensions.CustomResource(
-            f"{name}-backend-service-monitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="ServiceMonitor",
-            metadata=placement.metadata(BACKEND.name, labels),
-            spec={
-                "selector": {"matchLabels": BACKEND.selector},
-                "namespaceSelector": {"matchNames": [placement.namespace]},
-                "endpoints": [
-                    {"port": "http", "path": METRICS_PATH, "interval": SCRAPE_INTERVAL, "scheme": "http"},
-                    {"port": "http", "path": CUSTOM_METRICS_PATH, "interval": SCRAPE_INTERVAL, "scheme": "http",
-                     # Its own `up` series, kept apart from /metrics' (see TradeSenseBackendDown).
-                     "relabelings": [{"action": "replace", "targetLabel": alert_rules.CUSTOM_ENDPOINT_LABEL,
-                                      "replacement": "custom"}]},
-                ],
-            },
-            opts=after_crds,
-        )
+        def service_monitor(role: str, service: str, selector: dict, endpoints: list[dict], after: list):
+            return k8s.apiextensions.CustomResource(
+                f"{name}-{role}-service-monitor",
+                api_version="monitoring.coreos.com/v1",
+                kind="ServiceMonitor",
+                metadata=placement.metadata(service, labels),
+                spec={
+                    "selector": {"matchLabels": selector},
+                    "namespaceSelector": {"matchNames": [placement.namespace]},
+                    "endpoints": [{"interval": SCRAPE_INTERVAL, "scheme": "http", **e} for e in endpoints],
+                },
+                opts=placement.opts(self, [*crds, *after]),
+            )
+
+        self.service_monitor = service_monitor("backend", BACKEND.name, BACKEND.selector, [
+            {"port": "http", "path": METRICS_PATH},
+            # Its own `up` series, kept apart from /metrics' (see TradeSenseBackendDown).
+            {"port": "http", "path": CUSTOM_METRICS_PATH,
+             "relabelings": [{"action": "replace", "targetLabel": alert_rules.CUSTOM_ENDPOINT_LABEL, "replacement": "custom"}]},
+        ], list(args.depends_on))
         self.redis_metrics_service = k8s.core.v1.Service(
             f"{name}-redis-metrics-service",
             metadata=placement.metadata(redis_exporter.SERVICE_NAME, recommended_labels(redis_exporter.SERVICE_NAME, "monitoring")),
             spec=redis_exporter.metrics_service_spec(),
             opts=placement.opts(self, list(args.depends_on)),
         )
-        self.redis_service_monitor = k8s.apiextensions.CustomResource(
-            f"{name}-redis-service-monitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="ServiceMonitor",
-            metadata=placement.metadata(redis_exporter.SERVICE_NAME, labels),
-            spec={
-                "selector": {"matchLabels": selector_labels(redis_exporter.SERVICE_NAME)},
-                "namespaceSelector": {"matchNames": [placement.namespace]},
-                "endpoints": [{"port": redis_exporter.PORT_NAME, "interval": SCRAPE_INTERVAL, "scheme": "http"}],
-            },
-            opts=placement.opts(self, [*crds, self.redis_metrics_service]),
-        )
+        self.redis_service_monitor = service_monitor(
+            "redis", redis_exporter.SERVICE_NAME, selector_labels(redis_exporter.SERVICE_NAME),
+            [{"port": redis_exporter.PORT_NAME}], [self.redis_metrics_service])
         self.rules = k8s.apiextensions.CustomResource(
             f"{name}-rules",
             api_version="monitoring.coreos.com/v1",

@@ -4,9 +4,7 @@ promtool (Debian `prometheus`), and the dashboard ConfigMap the Grafana sidecar 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from tests.app.alert_cases import CASES
 from tests.app.k8s import manifest, named, objects
 from tests.app.netpol_eval import Pod, Policy, allowed
 from tests.conftest import ROOT, STACKS
+from tests.debian_tools import debian_tool
 
 NS = "tradesense"
 SERIES = f'namespace="{NS}",job="backend"'
@@ -35,12 +34,7 @@ GUIDE_RULES = {
 
 
 def promtool() -> str:
-    path = shutil.which("promtool")
-    if path:
-        return path
-    if os.environ.get("CI"):
-        pytest.fail("promtool is missing: .ci/run installs Debian's prometheus package")
-    pytest.skip("promtool not installed (apt-get install prometheus)")
+    return debian_tool("promtool", "prometheus", ".ci/install.d/10-promtool.sh")
 
 
 def custom(rec, kind: str) -> dict:

@@ -5,16 +5,14 @@ is checked by `amtool check-config` and routed by `amtool config routes test` (D
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from components.app import alert_rules
 from components.platform import alertmanager_config
+from tests.debian_tools import debian_tool
 
 RECEIVERS = """
 - name: chat
@@ -29,12 +27,7 @@ RECEIVERS = """
 
 
 def amtool() -> str:
-    path = shutil.which("amtool")
-    if path:
-        return path
-    if os.environ.get("CI"):
-        pytest.fail("amtool is missing: .ci/install.d/15-amtool.sh installs Debian's prometheus-alertmanager")
-    pytest.skip("amtool not installed (apt-get install prometheus-alertmanager)")
+    return debian_tool("amtool", "prometheus-alertmanager", ".ci/install.d/15-amtool.sh")
 
 
 @pytest.fixture()
