@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from components.app.config import AppConfig
 from components.cluster.config import ClusterConfig
 from components.config_base import Environment, Section
-from components.platform.alertmanager_config import parse_receivers
+from components.platform.alertmanager_config import RECEIVERS_PLACEHOLDER, check_receivers_for_env, parse_receivers
 from components.platform.config import PlatformConfig
 
 NAMESPACE = "tradesense"
@@ -61,6 +61,8 @@ class SecretSpec:
     check: Optional[Callable[[str], Any]] = None
     # What the offline plan uses for a value it cannot decrypt (must pass `check`).
     placeholder: Optional[str] = None
+    # Checks the decrypted value against the environment (same contract as `check`).
+    env_check: Optional[Callable[[str, str], Any]] = None
 
     @property
     def full_key(self) -> str:
@@ -84,10 +86,10 @@ SECRETS: dict[str, SecretSpec] = {
         SecretSpec("stripeWebhookSecret", "Stripe webhook signing secret", STAGING_AND_PROD, "whsec_..."),
         SecretSpec("sentryDsn", "Sentry DSN for backend error reporting", STAGING_AND_PROD,
                    "https://KEY@o0.ingest.sentry.io/0"),
-        # Optional: without it Alertmanager routes alerts to a null receiver (the plan warns outside dev).
+        # Optional in dev only: without it Alertmanager routes alerts to a null receiver.
         SecretSpec("alertmanagerReceivers", "Alertmanager receivers (YAML list; see components/platform/alertmanager_config.py)",
-                   example="$(cat receivers.yaml)", check=parse_receivers,
-                   placeholder="- name: offline-placeholder\n  webhook_configs:\n    - url: https://placeholder.invalid/\n"),
+                   STAGING_AND_PROD, example="$(cat receivers.yaml)", check=parse_receivers,
+                   placeholder=RECEIVERS_PLACEHOLDER, env_check=check_receivers_for_env),
     )
 }
 
@@ -287,6 +289,8 @@ def _secret_problems(settings: TradeSenseConfig, present: dict[str, pulumi.Outpu
             continue
         try:
             spec.check(raw)
+            if spec.env_check is not None:
+                spec.env_check(raw, env)
         except ValueError as exc:
             problems.append(f"{spec.full_key} {exc}; set it with: {spec.set_command}")
     cluster = settings.cluster

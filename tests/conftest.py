@@ -22,6 +22,10 @@ TEST_SECRETS = {
     "tradesense:stripeApiKey": "sk_test_TESTVALUE_stripe_api_key",
     "tradesense:stripeWebhookSecret": "whsec_TESTVALUE_webhook",
     "tradesense:sentryDsn": "https://TESTVALUE@o0.ingest.sentry.io/1",
+    "tradesense:alertmanagerReceivers": (
+        "- name: pager\n  pagerduty_configs:\n    - routing_key: TESTVALUE-pagerduty-key\n"
+        "- name: chat\n  slack_configs:\n    - api_url: https://hooks.slack.com/services/T0/B0/TESTVALUE\n      channel: '#alerts'\n"
+    ),
 }
 
 

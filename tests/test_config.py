@@ -92,7 +92,7 @@ def test_several_problems_are_reported_together():
     overrides.pop("cluster.eks.vpcCidr")
     error, _ = _run_expecting_error("prod", stack_config("prod", overrides, secrets=False))
     assert error.problems[0] == "tradesense:cluster.eks.nodes.max must be >= min (got 1 < 3)"
-    assert len(error.problems) == 4  # the bound plus three missing secrets
+    assert len(error.problems) == 5  # the bound plus four missing secrets
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
@@ -105,6 +105,9 @@ def test_missing_secrets_name_the_exact_command(stack):
         "set it with: pulumi config set --secret tradesense:stripeWebhookSecret 'whsec_...'",
         f"tradesense:sentryDsn is required in {stack} (Sentry DSN for backend error reporting); "
         "set it with: pulumi config set --secret tradesense:sentryDsn 'https://KEY@o0.ingest.sentry.io/0'",
+        f"tradesense:alertmanagerReceivers is required in {stack} (Alertmanager receivers (YAML list; see "
+        "components/platform/alertmanager_config.py)); set it with: "
+        'pulumi config set --secret tradesense:alertmanagerReceivers "$(cat receivers.yaml)"',
     ]
     assert recording.resources == []
 

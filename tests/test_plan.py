@@ -73,7 +73,8 @@ def test_outputs_and_required_secrets_are_listed(planned):
     assert "kubeconfig: [secret]" in proc.stdout
     plan = json.loads((out / "plan.json").read_text())
     missing = {s["key"] for s in plan["requiredSecrets"]}
-    assert missing == {"tradesense:stripeApiKey", "tradesense:stripeWebhookSecret", "tradesense:sentryDsn"}
+    assert missing == {"tradesense:stripeApiKey", "tradesense:stripeWebhookSecret", "tradesense:sentryDsn",
+                       "tradesense:alertmanagerReceivers"}
     assert "pulumi config set --secret tradesense:stripeApiKey" in proc.stdout
 
 
@@ -95,6 +96,7 @@ def test_no_secret_value_reaches_any_artefact(tmp_path, stack):
     secrets = {key: f"{value}-{stack}-LEAKCHECK" for key, value in TEST_SECRETS.items()}
     secrets["tradesense:alertmanagerReceivers"] = (
         "- name: oncall\n  slack_configs:\n    - api_url: https://hooks.slack.com/services/LEAKCHECK-receivers\n"
+        "- name: pager\n  pagerduty_configs:\n    - routing_key: LEAKCHECK-pagerduty\n"
     )
     if stack == "dev":  # only an existing cluster takes a kubeconfig
         secrets["tradesense:kubeconfig"] = "apiVersion: v1\nkind: Config\n# LEAKCHECK-kubeconfig"

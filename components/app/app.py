@@ -142,6 +142,8 @@ class TradeSenseApp(pulumi.ComponentResource):
             monitoring_crds=platform.monitoring_crds,
             monitoring_labels=platform.monitoring_labels,
             dashboard_label=platform.dashboard_label,
+            # `app.postgres.instances` arrives with the CloudNativePG cluster (issue 10).
+            postgres_instances=getattr(settings.postgres, "instances", 1),
             depends_on=(backend.workload.service,),
         ), child)
 

@@ -30,6 +30,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.app.monitoring_policies import monitoring_allow_specs
 from components.app.placement import Placement
 from components.app.workloads import (
     BACKEND,
@@ -144,6 +145,7 @@ def policy_specs(args: NetworkPoliciesArgs) -> dict[str, dict]:
             "policyTypes": ["Ingress"],
             "ingress": [ingress(same_namespace(BACKEND), DATA_STORE_CLIENTS, port=REDIS.port)],
         },
+        **monitoring_allow_specs(prometheus),
     }
 
 

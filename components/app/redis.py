@@ -15,6 +15,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.app import redis_exporter
 from components.app.config import RedisConfig
 from components.app.placement import Placement
 from components.app.pods import ContainerSpec, PodSpec, Probes, Scratch, exec_probe
@@ -100,7 +101,8 @@ class Redis(pulumi.ComponentResource):
         pod = PodSpec(
             workload=REDIS,
             version=cfg.image.tag,
-            containers=(container,),
+            # The metrics sidecar (components/app/redis_exporter.py) reads the same password.
+            containers=(container, redis_exporter.sidecar(args.password)),
             run_as_user=REDIS_UID,
             fs_group=REDIS_UID,
             volumes=(

@@ -8,9 +8,15 @@
           channel: "#tradesense-alerts"
           send_resolved: true
 
+    - name: pager
+      pagerduty_configs:
+        - routing_key: <PagerDuty Events v2 integration key>
+
 Receivers carry webhook URLs and API keys, so the whole value is a secret, and the rendered
-file only ever travels as a Pulumi secret into a Kubernetes Secret. The first receiver takes
-every alert; the always-firing Watchdog and InfoInhibitor go to the built-in `null` receiver.
+file only ever travels as a Pulumi secret into a Kubernetes Secret. Routing is by severity:
+critical alerts go to the first receiver with `pagerduty_configs` (then on to chat), warnings
+to the first with `slack_configs`. Staging and prod need both; dev may leave the value unset
+(alerts then go to the built-in `null` receiver, like the always-firing Watchdog).
 """
 
 from __future__ import annotations
@@ -53,19 +59,78 @@ def parse_receivers(raw: Optional[str]) -> list[dict[str, Any]]:
     return receivers
 
 
+# Alerts that are noise while the thing they depend on is down (same namespace).
+# Names are the app's (components/app/alert_rules.py); tests check they exist.
+INHIBITIONS = (
+    ("TradeSenseBackendDown", ("TradeSenseHighResponseTime", "TradeSenseHighMedianLatency", "TradeSenseHighErrorRate",
+                               "TradeSenseErrorBudgetBurnFast", "TradeSenseErrorBudgetBurnSlow")),
+    ("TradeSensePostgresDown", ("TradeSensePostgresReplicationLag", "TradeSensePostgresReplicaLost",
+                                "TradeSensePostgresConnectionsNearLimit", "TradeSensePostgresWALArchivingFailing")),
+    ("TradeSenseRedisDown", ("TradeSenseLowCacheHitRate", "TradeSenseRedisMemoryNearMax")),
+    ("TradeSenseErrorBudgetBurnFast", ("TradeSenseErrorBudgetBurnSlow",)),
+)
+PAGER_INTEGRATION = "pagerduty_configs"
+CHAT_INTEGRATION = "slack_configs"
+
+
+def first_with(receivers: list[dict[str, Any]], integration: str) -> Optional[str]:
+    return next((r["name"] for r in receivers if r.get(integration)), None)
+
+
+def receivers_problem(receivers: list[dict[str, Any]]) -> Optional[str]:
+    """Outside dev, critical alerts must page and warnings must reach chat."""
+    missing = [i for i in (PAGER_INTEGRATION, CHAT_INTEGRATION) if first_with(receivers, i) is None]
+    if not receivers:
+        return "is required outside dev (critical alerts page through PagerDuty, warnings go to Slack)"
+    if missing:
+        return f"needs a receiver with {' and one with '.join(missing)} outside dev"
+    return None
+
+
+def check_receivers_for_env(raw: Optional[str], env: str) -> None:
+    problem = None if env == "dev" else receivers_problem(parse_receivers(raw))
+    if problem:
+        raise ReceiversError(problem)
+
+
+# What the offline plan renders when the real (encrypted or missing) receivers are unavailable.
+RECEIVERS_PLACEHOLDER = """\
+- name: offline-placeholder-pager
+  pagerduty_configs:
+    - routing_key: offline-placeholder
+- name: offline-placeholder-chat
+  slack_configs:
+    - api_url: https://placeholder.invalid/
+      channel: "#offline-placeholder"
+"""
+
+
+def _matcher(alerts: tuple[str, ...]) -> str:
+    return f'alertname =~ "{"|".join(alerts)}"'
+
+
 def alertmanager_config(receivers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Critical -> the first PagerDuty receiver (and on to chat); warning -> the first Slack
+    receiver; info and the always-firing Watchdog/InfoInhibitor -> nowhere. Without a
+    PagerDuty (or Slack) receiver (dev only), the first receiver takes that role."""
     default = receivers[0]["name"] if receivers else NULL_RECEIVER
+    pager = first_with(receivers, PAGER_INTEGRATION) or default
+    chat = first_with(receivers, CHAT_INTEGRATION) or default
     return {
         "global": {"resolve_timeout": "5m"},
         "route": {
-            "receiver": default,
+            "receiver": chat,
             "group_by": ["namespace", "alertname"],
             "group_wait": "30s",
             "group_interval": "5m",
             "repeat_interval": "4h",
             "routes": [
-                {"receiver": NULL_RECEIVER, "matchers": ['alertname = "Watchdog"']},
-                {"receiver": NULL_RECEIVER, "matchers": ['alertname = "InfoInhibitor"']},
+                {"receiver": NULL_RECEIVER, "matchers": ['alertname =~ "Watchdog|InfoInhibitor"']},
+                {"receiver": NULL_RECEIVER, "matchers": ['severity = "info"']},
+                # Page fast and re-page hourly while unresolved; `continue` also posts it to chat.
+                {"receiver": pager, "matchers": ['severity = "critical"'], "group_wait": "10s",
+                 "group_interval": "5m", "repeat_interval": "1h", "continue": pager != chat},
+                {"receiver": chat, "matchers": ['severity =~ "critical|warning"'], "repeat_interval": "4h"},
             ],
         },
         "receivers": [{"name": NULL_RECEIVER}, *receivers],
@@ -81,6 +146,8 @@ def alertmanager_config(receivers: list[dict[str, Any]]) -> dict[str, Any]:
                 "equal": ["namespace", "alertname"],
             },
             {"source_matchers": ['alertname = "InfoInhibitor"'], "target_matchers": ['severity = "info"'], "equal": ["namespace"]},
+            *({"source_matchers": [f'alertname = "{source}"'], "target_matchers": [_matcher(targets)], "equal": ["namespace"]}
+              for source, targets in INHIBITIONS),
         ],
     }
 

@@ -42,6 +42,8 @@ class CertManagerArgs:
     # What must exist before a challenge can be served (the Gateway, or the ingress controller).
     certificate_waits_for: tuple[pulumi.Resource, ...]
     highly_available: bool = True
+    # The release that brings the ServiceMonitor CRD: the chart renders a ServiceMonitor.
+    monitoring_crds: Optional[pulumi.Resource] = None
 
 
 class CertManager(pulumi.ComponentResource):
@@ -51,7 +53,7 @@ class CertManager(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CertManagerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("tradesense:platform:CertManager", name, None, opts)
-        before_release = [args.namespace] + ([args.gateway_api_crds] if args.gateway_api_crds else [])
+        before_release = [args.namespace] + [crds for crds in (args.gateway_api_crds, args.monitoring_crds) if crds]
         self.release = charts.helm_release(
             f"{name}-release",
             charts.CERT_MANAGER,
@@ -135,7 +137,10 @@ class CertManager(pulumi.ComponentResource):
             "webhook": {"replicaCount": replicas, "resources": small, **hardened},
             "cainjector": {"replicaCount": replicas, "resources": resources("20m", "128Mi", cpu_limit="200m", memory_limit="256Mi"), **hardened},
             "startupapicheck": {"resources": small, **hardened},
-            "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
+            # Certificate expiry and readiness alerts read the controller's metrics. honorLabels
+            # keeps each certificate's own `namespace` label instead of cert-manager's.
+            "prometheus": {"enabled": True, "servicemonitor": {
+                "enabled": args.monitoring_crds is not None, "interval": "60s", "honorLabels": True}},
         }
         if args.gateway_api_crds is not None:
             values["config"] = {

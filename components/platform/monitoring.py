@@ -34,6 +34,8 @@ PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
 PROMETHEUS_UID, PROMETHEUS_GID = 1000, 2000
 GRAFANA_UID = 472
 OPERATOR_UID = 65534
+# Default rule groups the app's alerting relies on instead of copying them (docs/RUNBOOK.md).
+DEFAULT_RULE_GROUPS = ("kubernetesApps", "kubernetesStorage")
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,11 @@ class Monitoring(pulumi.ComponentResource):
             "crds": {"enabled": True},
             "defaultRules": {
                 "create": True,
+                # kubernetesApps (crash-looping/pending pods, HPA maxed, failed Jobs) and
+                # kubernetesStorage (PVCs filling) are relied on by the app's alerting: kept on.
                 "rules": {"etcd": False, "kubeControllerManager": False, "kubeSchedulerAlerting": False,
-                          "kubeSchedulerRecording": False, "kubeProxy": False},
+                          "kubeSchedulerRecording": False, "kubeProxy": False,
+                          **{group: True for group in DEFAULT_RULE_GROUPS}},
             },
             "kubeEtcd": {"enabled": False},
             "kubeControllerManager": {"enabled": False},

@@ -140,6 +140,7 @@ class Platform(pulumi.ComponentResource):
                 gateway_api_crds=edge.crds,
                 certificate_waits_for=edge.certificate_waits_for,
                 highly_available=ha,
+                monitoring_crds=monitoring.release,
             ),
             opts=child,
         )
@@ -182,13 +183,8 @@ class Platform(pulumi.ComponentResource):
 def build_platform(cfg: StackConfig, cluster: ClusterInterface) -> Platform:
     """Build the platform for the stack and export what an operator needs from it."""
     settings = cfg.settings.platform
+    # Required outside dev (components/config.py); dev without it routes to the null receiver.
     receivers = cfg.secret(alertmanager_config.SECRET_KEY)
-    if receivers is None and cfg.env != "dev":
-        pulumi.log.warn(
-            f"tradesense:{alertmanager_config.SECRET_KEY} is not set: Alertmanager routes every alert to the 'null' "
-            f"receiver, so nobody is notified in {cfg.env}. Set it with: "
-            f"pulumi config set --secret tradesense:{alertmanager_config.SECRET_KEY} \"$(cat receivers.yaml)\""
-        )
     cluster_settings = cfg.settings.cluster
     platform = Platform(
         "platform",

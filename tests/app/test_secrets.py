@@ -104,7 +104,7 @@ def test_redis_url_matches_the_password_redis_requires(recordings, stack):
     rec = recordings[stack]
     url = urlparse(referenced_secret_value(rec, env_of(only_container(rec, "Deployment", "backend"))["REDIS_URL"]))
     pod = named(rec, "StatefulSet", "redis")["spec"]["template"]["spec"]
-    (redis,) = pod["containers"]
+    (redis,) = [c for c in pod["containers"] if c["name"] == "redis"]
     config = named(rec, "ConfigMap", "redis-config")["data"]["redis.conf"]
     include = next(line.split(" ", 1)[1] for line in config.splitlines() if line.startswith("include "))
     name, key = mounted_secret_key(pod, redis, include)
@@ -115,6 +115,10 @@ def test_redis_url_matches_the_password_redis_requires(recordings, stack):
     password_path = probe.split("$(cat ")[1].split(")")[0]
     name, key = mounted_secret_key(pod, redis, password_path)
     assert secret_data(rec, name)[key] == url.password
+    # The metrics sidecar authenticates with the same password, by reference.
+    (exporter,) = [c for c in pod["containers"] if c["name"] == "redis-exporter"]
+    ref = env_of(exporter)["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert secret_data(rec, ref["name"])[ref["key"]] == url.password
     assert url.scheme == "redis" and url.hostname.split(".")[:2] == ["redis", "tradesense"] and url.port == 6379
 
 

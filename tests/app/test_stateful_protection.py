@@ -38,7 +38,8 @@ def test_volume_size_and_class_come_from_stack_and_cluster(recordings, stack, st
     assert template["spec"]["resources"]["requests"]["storage"] == stack_app_settings(stack)[store]["storage"]
     assert template["spec"]["storageClassName"] == expected_storage_class(rec, stack)
     assert template["spec"]["accessModes"] == ["ReadWriteOnce"]
-    (container,) = manifest(resource_of(rec, "StatefulSet", store))["spec"]["template"]["spec"]["containers"]
+    containers = manifest(resource_of(rec, "StatefulSet", store))["spec"]["template"]["spec"]["containers"]
+    (container,) = [c for c in containers if c["name"] == store]
     assert template["metadata"]["name"] in {m["name"] for m in container["volumeMounts"]}
 
 

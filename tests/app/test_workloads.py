@@ -124,7 +124,8 @@ def test_images_come_from_config(stub_run):
 @pytest.mark.parametrize("stack", STACKS)
 def test_data_stores_run_pinned_official_images(recordings, stack):
     postgres = only_container(recordings[stack], "StatefulSet", "postgres")["image"]
-    redis = only_container(recordings[stack], "StatefulSet", "redis")["image"]
+    redis_pod = named(recordings[stack], "StatefulSet", "redis")["spec"]["template"]["spec"]
+    redis = next(c for c in redis_pod["containers"] if c["name"] == "redis")["image"]
     assert postgres.startswith("docker.io/library/postgres:15.")
     assert redis.startswith("docker.io/library/redis:7.")
     # A patch release, not a floating major/minor tag.
@@ -155,7 +156,7 @@ def test_postgres_runs_as_the_image_user_with_pgdata_in_a_subdirectory(recording
 def test_redis_persists_with_aof_and_requires_a_password(recordings, stack):
     rec = recordings[stack]
     sts = named(rec, "StatefulSet", "redis")
-    (c,) = sts["spec"]["template"]["spec"]["containers"]
+    (c,) = [c for c in sts["spec"]["template"]["spec"]["containers"] if c["name"] == "redis"]
     config = named(rec, "ConfigMap", "redis-config")["data"]["redis.conf"].splitlines()
     assert "appendonly yes" in config
     assert any(line.startswith("include ") for line in config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from tests.conftest import DELETE
 from tests.platform.conftest import SECRET, as_json, run_platform, stack_file
 from components.config import ConfigError
 from tools.mock_runtime import Recording, is_secret, unwrap_secrets
@@ -13,6 +14,7 @@ STACKS = ("dev", "staging", "prod")
 KPS = "kube-prometheus-stack"
 RECEIVERS_KEY = "tradesense:alertmanagerReceivers"
 WEBHOOK = "https://hooks.slack.com/services/T000/B000/TESTVALUE-receivers"
+PAGERDUTY_KEY = "TESTVALUE-routing-key-0123456789"
 RECEIVERS = f"""
 - name: oncall
   slack_configs:
@@ -21,6 +23,9 @@ RECEIVERS = f"""
 - name: email
   email_configs:
     - to: ops@tradesense.com
+- name: pager
+  pagerduty_configs:
+    - routing_key: {PAGERDUTY_KEY}
 """
 
 
@@ -115,10 +120,38 @@ def test_alertmanager_receivers_come_from_secret_config_only(with_receivers):
     assert not [w for w in run.recording.warnings if RECEIVERS_KEY in w]
 
 
-def test_without_receivers_staging_and_prod_warn_and_dev_does_not(platform_runs):
-    for stack in STACKS:
-        warned = [w for w in platform_runs[(stack, "gateway-api")].recording.warnings if RECEIVERS_KEY in w]
-        assert len(warned) == (0 if stack == "dev" else 1), stack
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_staging_and_prod_refuse_to_run_without_receivers(stack):
+    recording = Recording(stack=stack)
+    with pytest.raises(ConfigError) as info:
+        run_platform(stack, {"alertmanagerReceivers": DELETE}, recording=recording)
+    assert [p for p in info.value.problems if RECEIVERS_KEY in p] == [
+        f"{RECEIVERS_KEY} is required in {stack} (Alertmanager receivers (YAML list; see "
+        "components/platform/alertmanager_config.py)); set it with: "
+        f'pulumi config set --secret {RECEIVERS_KEY} "$(cat receivers.yaml)"'
+    ]
+    assert recording.resources == []
+
+
+def test_dev_may_leave_receivers_unset_and_alerts_go_nowhere():
+    run = run_platform("dev", {"alertmanagerReceivers": DELETE})
+    secret = run.named(SECRET, run.values(KPS)["alertmanager"]["alertmanagerSpec"]["configSecret"])
+    (rendered,) = unwrap_secrets(secret.inputs["stringData"]).values()
+    config = yaml.safe_load(rendered)
+    assert config["receivers"] == [{"name": "null"}] and config["route"]["receiver"] == "null"
+    assert not [w for w in run.recording.warnings if RECEIVERS_KEY in w]
+
+
+@pytest.mark.parametrize("receivers, missing", [
+    (f"- name: chat\n  slack_configs: [{{api_url: '{WEBHOOK}'}}]\n", "pagerduty_configs"),
+    (f"- name: pager\n  pagerduty_configs: [{{routing_key: {PAGERDUTY_KEY}}}]\n", "slack_configs"),
+])
+def test_prod_receivers_must_page_and_reach_chat(receivers, missing):
+    with pytest.raises(ConfigError) as info:
+        run_platform("prod", extra_config={RECEIVERS_KEY: receivers}, recording=Recording(stack="prod"))
+    (problem,) = [p for p in info.value.problems if RECEIVERS_KEY in p]
+    assert missing in problem and "outside dev" in problem
+    assert PAGERDUTY_KEY not in problem and WEBHOOK not in problem
 
 
 def test_malformed_receivers_fail_naming_the_key_without_echoing_it():
@@ -142,3 +175,41 @@ def test_grafana_runs_with_a_read_only_root_filesystem(platform_runs, stack):
     # /var/lib/grafana (so persistence must stay off or be a PVC); /tmp gets its own emptyDir.
     assert grafana["persistence"]["enabled"] is False
     assert {"name": "tmp", "mountPath": "/tmp"} in grafana["extraEmptyDirMounts"]
+
+
+# The default alerts the app's alerting routes instead of copying, and the group holding each
+# (kube-prometheus-stack templates/prometheus/rules-1.14/kubernetes-apps.yaml, kubernetes-storage.yaml).
+ROUTED_DEFAULT_ALERTS = {
+    "KubePodCrashLooping": "kubernetesApps",
+    "KubePodNotReady": "kubernetesApps",
+    "KubeHpaMaxedOut": "kubernetesApps",
+    "KubeJobFailed": "kubernetesApps",
+    "KubePersistentVolumeFillingUp": "kubernetesStorage",
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_default_rule_groups_the_alerting_relies_on_are_enabled(platform_runs, stack):
+    from components.app.alert_rules import DEFAULT_RULE_ALERTS
+
+    rules = platform_runs[(stack, "gateway-api")].values(KPS)["defaultRules"]
+    assert rules["create"] is True
+    for alert, group in ROUTED_DEFAULT_ALERTS.items():
+        assert rules["rules"].get(group) is True, group
+        assert not rules.get("disabled", {}).get(alert), alert
+    # The chart scopes the app alerts by namespace regex; the default ".*" covers tradesense.
+    assert rules.get("appNamespacesTarget", ".*") in (".*", ".+") or "tradesense" in rules["appNamespacesTarget"]
+    assert set(DEFAULT_RULE_ALERTS) == set(ROUTED_DEFAULT_ALERTS)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_cert_manager_controller_is_scraped_after_the_monitoring_crds(platform_runs, stack):
+    run = platform_runs[(stack, "gateway-api")]
+    prometheus = run.values("cert-manager")["prometheus"]
+    assert prometheus["enabled"] is True
+    monitor = prometheus["servicemonitor"]
+    assert monitor["enabled"] is True
+    # Certificates keep their own namespace label (the alerts group by it).
+    assert monitor["honorLabels"] is True
+    # The chart renders a ServiceMonitor: its CRD (kube-prometheus-stack) must exist first.
+    assert run.depends_on(run.releases()["cert-manager"], run.releases()[KPS])
