@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import pulumi
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from components.app.config import AppConfig
 from components.cluster.config import ClusterConfig
@@ -31,6 +31,8 @@ class TradeSenseConfig(Section):
     cluster: ClusterConfig
     platform: PlatformConfig = PlatformConfig()
     app: AppConfig = AppConfig()
+    # Advisory `budget` policy: the estimated monthly cost (python -m tools.plan) stays under this.
+    monthly_budget_usd: Optional[float] = Field(None, ge=0)
 
     def problems(self, env: Environment):
         from components.platform.autoscaling import CLUSTER_AUTOSCALER_IMAGES
@@ -47,7 +49,7 @@ class TradeSenseConfig(Section):
 SECTION_KEYS = tuple(
     field.alias or name
     for name, field in TradeSenseConfig.model_fields.items()
-    if name != "environment"
+    if name not in ("environment", "monthly_budget_usd")
 )
 
 
