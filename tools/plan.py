@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Optional
 if TYPE_CHECKING:
     from policies.tradesense_rules.cost import Estimate
 
+from tools import critical_path
 from tools.cost import estimate_recording, render_lines, support_warnings, write_cost_json
 from tools.mock_runtime import ROOT, Recording, run_program
 from tools.plan_output import display_outputs, resource_entry, tree_lines, type_counts, write_artifacts
@@ -130,6 +131,7 @@ def render_text(result: PlanResult, out: Path) -> str:
         lines += ["", "Warnings:"] + [f"    warning: {w}" for w in rec.warnings]
     if result.cost is not None:
         lines += [""] + render_lines(result.cost, result.budget_usd)
+    lines += [""] + critical_path.render_lines(critical_path.critical_path(critical_path.Graph.from_recording(rec)))
     lines += ["", "Secrets a real deploy needs:"]
     lines += [f"    {s['key']}: {s['state']}" + (f"\n        {s['command']}" if "command" in s else "") for s in result.required_secrets]
     if not result.required_secrets:
@@ -155,6 +157,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--stack", required=True, help="stack name: a Pulumi.<stack>.yaml must exist")
     parser.add_argument("--out", type=Path, help="output folder (default: build/plan/<stack>)")
     parser.add_argument("--cost", action="store_true", help="also write cost.json (one line per priced resource, plus the total)")
+    parser.add_argument("--graph", action="store_true", help="also write the dependency graph as graph.dot and graph.mmd (Mermaid)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -170,6 +173,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         write_policy_config(result, out)
         if args.cost and result.cost is not None:
             write_cost_json(result.cost, out)
+        if args.graph:
+            graph = critical_path.Graph.from_recording(result.recording)
+            critical_path.write_graph(graph, critical_path.critical_path(graph), out)
     except (StackFileError, ConfigError, PolicyConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -62,3 +62,7 @@ class ClusterInterface:
     load_balancer_annotations: Mapping[str, str] = field(default_factory=dict)
     has_metrics_server: bool = False
     node_autoscaler: NodeAutoscaler = "none"
+    # What a pod-running object (Helm release, Deployment, StatefulSet, Job) must wait for:
+    # nodes, cluster DNS, the storage driver. Plain objects (namespaces, Secrets, policies) only
+    # need the API server, so they do not wait and deploy while the nodes come up.
+    workloads_ready: tuple[pulumi.Resource, ...] = ()

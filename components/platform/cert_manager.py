@@ -42,6 +42,8 @@ class CertManagerArgs:
     # What must exist before a challenge can be served (the Gateway, or the ingress controller).
     certificate_waits_for: tuple[pulumi.Resource, ...]
     highly_available: bool = True
+    # ClusterInterface.workloads_ready: the release's pods need nodes, DNS and storage.
+    workloads_ready: tuple = ()
 
 
 class CertManager(pulumi.ComponentResource):
@@ -59,7 +61,7 @@ class CertManager(pulumi.ComponentResource):
             self._values(args),
             parent=self,
             provider=args.provider,
-            depends_on=before_release,
+            depends_on=[*before_release, *args.workloads_ready],
         )
         # The chart installs the CRDs and waits (startupapicheck) until its webhook answers.
         after_crds = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.release])

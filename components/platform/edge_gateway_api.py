@@ -45,6 +45,8 @@ class GatewayApiEdgeArgs:
     service_type: str
     replicas: int
     provider: k8s.Provider
+    # ClusterInterface.workloads_ready: the release's pods need nodes, DNS and storage.
+    workloads_ready: tuple = ()
 
 
 def https_listener_name(hostname: str, apex: str) -> str:
@@ -87,7 +89,7 @@ class GatewayApiEdge(pulumi.ComponentResource):
             self._values(args),
             parent=self,
             provider=args.provider,
-            depends_on=[args.namespace, self.crds],
+            depends_on=[args.namespace, self.crds, *args.workloads_ready],
         )
 
         infrastructure: dict = {"labels": {"app.kubernetes.io/part-of": "tradesense"}}
@@ -148,7 +150,8 @@ class GatewayApiEdge(pulumi.ComponentResource):
                     }
                 ],
             },
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.crds, self.gateway]),
+            # An HTTPRoute attaches whenever its Gateway appears: it needs the CRDs, not the Gateway.
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.crds]),
         )
 
         self.acme_solver = {

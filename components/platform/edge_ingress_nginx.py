@@ -42,6 +42,8 @@ class IngressNginxEdgeArgs:
     service_type: str
     replicas: int
     provider: k8s.Provider
+    # ClusterInterface.workloads_ready: the release's pods need nodes, DNS and storage.
+    workloads_ready: tuple = ()
 
 
 class IngressNginxEdge(pulumi.ComponentResource):
@@ -75,7 +77,7 @@ class IngressNginxEdge(pulumi.ComponentResource):
             self._values(args),
             parent=self,
             provider=args.provider,
-            depends_on=[args.namespace, self.headers],
+            depends_on=[args.namespace, self.headers, *args.workloads_ready],
             release_name=RELEASE_NAME,
         )
 

@@ -87,6 +87,7 @@ class Platform(pulumi.ComponentResource):
                     service_type=cfg.edge_service_type,
                     replicas=cfg.edge_replicas,
                     provider=cluster.provider,
+                    workloads_ready=cluster.workloads_ready,
                 ),
                 opts=child,
             )
@@ -101,6 +102,7 @@ class Platform(pulumi.ComponentResource):
                     service_type=cfg.edge_service_type,
                     replicas=cfg.edge_replicas,
                     provider=cluster.provider,
+                    workloads_ready=cluster.workloads_ready,
                 ),
                 opts=child,
             )
@@ -111,6 +113,7 @@ class Platform(pulumi.ComponentResource):
                 namespace=namespaces[CERT_MANAGER_NAMESPACE],
                 namespace_name=CERT_MANAGER_NAMESPACE,
                 provider=cluster.provider,
+                workloads_ready=cluster.workloads_ready,
                 issuer=cfg.issuer_for(args.env),
                 acme_email=cfg.acme_email,
                 acme_solver=edge.acme_solver,
@@ -133,6 +136,7 @@ class Platform(pulumi.ComponentResource):
                 node_exporter_namespace=namespaces[NODE_EXPORTER_NAMESPACE],
                 node_exporter_namespace_name=NODE_EXPORTER_NAMESPACE,
                 provider=cluster.provider,
+                workloads_ready=cluster.workloads_ready,
                 storage_class=cluster.storage_class,
                 config=cfg.monitoring,
                 receivers=args.alertmanager_receivers,
