@@ -22,6 +22,7 @@ from components.cluster.config import ClusterConfig
 from components.config_base import Environment, Section
 from components.platform.alertmanager_config import parse_receivers
 from components.platform.config import PlatformConfig
+from components.review import ReviewConfig
 
 NAMESPACE = "tradesense"
 
@@ -33,6 +34,8 @@ class TradeSenseConfig(Section):
     app: AppConfig = AppConfig()
     # Advisory `budget` policy: the estimated monthly cost (python -m tools.plan) stays under this.
     monthly_budget_usd: Optional[float] = Field(None, ge=0)
+    # Set in a review stack (review/Pulumi.pr.yaml): only the app, per pull request, on staging's cluster.
+    review: Optional[ReviewConfig] = None
 
     def problems(self, env: Environment):
         from components.platform.autoscaling import CLUSTER_AUTOSCALER_IMAGES

@@ -172,3 +172,12 @@ def test_prod_plan_is_within_its_budget(plans):
     assert not [v for v in plans["prod"].violations if v["policy"] == "budget"]
     over = build_plan("prod", config_overrides={"tradesense:monthlyBudgetUsd": "300"})
     assert [v["enforcement"] for v in over.violations if v["policy"] == "budget"] == ["advisory"]
+
+
+def test_review_environment_prices_only_its_volumes(tmp_path):
+    from tools.review_stack import materialise, stack_name
+
+    result = estimate_recording(build_plan(stack_name(7), materialise(7, 2, dest=tmp_path)).recording)
+    # per environment: Postgres 1 GiB + Redis 1 GiB of do-block-storage at 0.10; no nodes, no LB
+    assert result.cloud == "existing" and result.total_usd == 0.40
+    assert {i.type for i in result.items} == {"kubernetes:apps/v1:StatefulSet"}

@@ -39,6 +39,7 @@ class PlanResult:
     violations: list[dict] = field(default_factory=list)
     budget_usd: Optional[float] = None
     cost: Optional["Estimate"] = None
+    root: Path = ROOT
 
     @property
     def mandatory(self) -> list[dict]:
@@ -80,7 +81,7 @@ def build_plan(stack: str, root: Path = ROOT, config_overrides: Optional[dict[st
             secret_keys.append(key)
     recording = run_program(config, stack, secret_keys=secret_keys, project=files.project, preview=True)
     budget = config.get("tradesense:monthlyBudgetUsd")
-    result = PlanResult(stack=stack, recording=recording, required_secrets=required, budget_usd=float(budget) if budget else None)
+    result = PlanResult(stack=stack, recording=recording, required_secrets=required, budget_usd=float(budget) if budget else None, root=root)
     result.cost = estimate_recording(recording)
     recording.logs += [("WARNING", w) for w in support_warnings(recording)]
     result.violations = evaluate_policies(recording, stack, root, result.budget_usd)
@@ -148,13 +149,15 @@ def render_text(result: PlanResult, out: Path) -> str:
 def write_policy_config(result: PlanResult, out: Path) -> None:
     import json
 
-    config = policy_config(result.stack, ROOT, result.budget_usd)
+    config = policy_config(result.stack, result.root, result.budget_usd)
     (out / "policy-config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", required=True, help="stack name: a Pulumi.<stack>.yaml must exist")
+    parser.add_argument("--stack", help="stack name: a Pulumi.<stack>.yaml must exist")
+    parser.add_argument("--review", type=int, metavar="PR", help="plan the review environment of pull request PR (review/Pulumi.pr.yaml)")
+    parser.add_argument("--review-count", type=int, default=1, metavar="N", help="with --review: plan N review environments in one run")
     parser.add_argument("--out", type=Path, help="output folder (default: build/plan/<stack>)")
     parser.add_argument("--cost", action="store_true", help="also write cost.json (one line per priced resource, plus the total)")
     parser.add_argument("--graph", action="store_true", help="also write the dependency graph as graph.dot and graph.mmd (Mermaid)")
@@ -166,9 +169,17 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     from tools.policy_eval import PolicyConfigError, PolicyRuntimeError
 
+    if (args.stack is None) == (args.review is None):
+        print("error: give exactly one of --stack STACK or --review PR", file=sys.stderr)
+        return EXIT_USAGE
+    root = ROOT
+    if args.review is not None:
+        from tools.review_stack import materialise, stack_name
+
+        root, args.stack = materialise(args.review, args.review_count), stack_name(args.review)
     out = args.out or ROOT / "build" / "plan" / args.stack
     try:
-        result = build_plan(args.stack)
+        result = build_plan(args.stack, root)
         write_artifacts(result.recording, out, plan_document(result), result.violations)
         write_policy_config(result, out)
         if args.cost and result.cost is not None:

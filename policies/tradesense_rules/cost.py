@@ -16,7 +16,8 @@ What is priced, and from which property:
   (size units), Spaces.
 - Volumes on either cloud: StatefulSet claim templates x replicas, CloudNativePG `Cluster`
   `spec.instances` x (storage + WAL storage), kube-prometheus-stack's Prometheus and Alertmanager
-  volumes x replicas. On an existing cluster nothing is priced (you already pay for it).
+  volumes x replicas. On an existing cluster (a review environment on staging's) only volumes of a
+  known cloud storage class are priced (`STORAGE_CLASSES`): nodes and load balancers are the host's.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ CNPG_CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster"
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 DO_LB_SIZE = "service.beta.kubernetes.io/do-loadbalancer-size-unit"
 AWS_LB_TYPE = "service.beta.kubernetes.io/aws-load-balancer-type"
+# Storage classes whose volumes cost money wherever the cluster came from.
+STORAGE_CLASSES = {"do-block-storage": "digitalocean", "gp3": "aws", "gp2": "aws"}
 UNITS = {"": 1 / 2**30, "Ki": 1 / 2**20, "Mi": 1 / 2**10, "Gi": 1, "Ti": 2**10, "K": 1e3 / 2**30, "M": 1e6 / 2**30, "G": 1e9 / 2**30, "T": 1e12 / 2**30}
 
 
@@ -226,21 +229,27 @@ class _Estimator:
         if self.of(SPACES_BUCKET):
             self.add("spaces", SPACES_BUCKET, "Spaces subscription (covers every bucket)", 1, "months", self.price("digitalocean", "spacesMonth"))
 
-    def volume_price(self) -> tuple[float, str]:
-        if self.cloud == "eks":
+    def volume_price(self, storage_class: Optional[str] = None) -> Optional[tuple[float, str]]:
+        cloud = {"eks": "aws", "doks": "digitalocean"}.get(self.cloud) or STORAGE_CLASSES.get(storage_class or "")
+        if cloud == "aws":
             return self.price("aws", "ebsGp3GbMonth"), "gp3"
-        return self.price("digitalocean", "volumeGbMonth"), "volume"
+        if cloud == "digitalocean":
+            return self.price("digitalocean", "volumeGbMonth"), "volume"
+        return None
 
     def volumes(self) -> None:
-        if self.cloud == "existing":
-            return
-        price, label = self.volume_price()
         for name, props in self.of(STATEFUL_SET):
             replicas = _num(_get(props, "spec", "replicas"), 1)
             for claim in _get(props, "spec", "volumeClaimTemplates", default=[]):
+                priced = self.volume_price(_get(claim, "spec", "storageClassName"))
+                if priced is None:
+                    continue
                 size = gib(_get(claim, "spec", "resources", "requests", "storage"))
                 claim_name = _get(claim, "metadata", "name", default="data")
-                self.add(name, STATEFUL_SET, f"{label} {claim_name} ({replicas:g} x {size:g} GiB)", replicas * size, "GiB-months", price)
+                self.add(name, STATEFUL_SET, f"{priced[1]} {claim_name} ({replicas:g} x {size:g} GiB)", replicas * size, "GiB-months", priced[0])
+        if self.cloud == "existing":
+            return
+        price, label = self.volume_price()
         for name, props in self.of(CNPG_CLUSTER):
             instances = _num(_get(props, "spec", "instances"), 1)
             size = gib(_get(props, "spec", "storage", "size")) + gib(_get(props, "spec", "walStorage", "size"))
