@@ -181,3 +181,9 @@ def test_review_environment_prices_only_its_volumes(tmp_path):
     # per environment: Postgres 1 GiB + Redis 1 GiB of do-block-storage at 0.10; no nodes, no LB
     assert result.cloud == "existing" and result.total_usd == 0.40
     assert {i.type for i in result.items} == {"kubernetes:apps/v1:StatefulSet"}
+
+
+def test_budget_rule_sees_the_same_total_through_engine_shaped_properties():
+    # The EKS fixture through the analyzer's proxies (lists, nested maps) gives the hand-computed 277.95.
+    found = run("budget", [make_resource(t, n, p) for t, n, p in EKS_FIXTURE], {"budget": {"monthlyBudgetUsd": 277.94}})
+    assert len(found) == 1 and "277.95 USD exceeds" in found[0].message

@@ -27,7 +27,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from pulumi_policy import EnforcementLevel, StackValidationArgs, StackValidationPolicy
 from pulumi_policy.proxy import UnknownValueError
@@ -356,7 +356,7 @@ def plain(value: Any) -> Any:
     try:
         if isinstance(value, Mapping):
             return {key: plain(_safe_item(value, key)) for key in value}
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
             return [plain(_safe_item(value, i)) for i in range(len(value))]
     except UnknownValueError:
         return None
