@@ -35,6 +35,8 @@ BUILTIN_GROUPS = {
 }
 PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes", "digitalocean": "pulumi_digitalocean", "random": "pulumi_random"}
 DOC = ROOT / "docs" / "performance.md"
+# Everything from this line on in docs/performance.md is hand-written and kept across runs.
+NOTES_MARKER = "<!-- notes: kept by tools.bench_plan -->"
 
 
 def class_path(type_token: str) -> str | None:
@@ -67,6 +69,8 @@ import pulumi, pulumi_policy, pydantic, yaml
 @dataclass(frozen=True)
 class Run:
     seconds: float
+    # user + system CPU of the child: far less sensitive than wall time to other users' load.
+    cpu_s: float
     peak_mb: float
 
 
@@ -80,7 +84,7 @@ def timed(cmd: list[str], ok: tuple[int, ...] = (0,)) -> Run:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in ok:
         raise SystemExit(f"{' '.join(cmd[:6])} exited {proc.returncode}:\n{stderr[-2000:]}")
-    return Run(elapsed, usage.ru_maxrss / 1024)
+    return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 @dataclass(frozen=True)
@@ -89,11 +93,17 @@ class Row:
     resources: int
     plan_s: float
     floor_s: float
+    plan_cpu: float
+    floor_cpu: float
     peak_mb: float
 
     @property
     def ratio(self) -> float:
         return self.plan_s / self.floor_s
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.plan_cpu / self.floor_cpu
 
 
 def measure(label: str, plan_args: list[str], out: Path, runs: int) -> Row:
@@ -107,8 +117,9 @@ def measure(label: str, plan_args: list[str], out: Path, runs: int) -> Row:
     for _ in range(runs):
         plans.append(timed(plan_cmd, ok=(0, 1)))
         floors.append(timed(floor_cmd))
-    return Row(label, len(resources), statistics.median(r.seconds for r in plans), statistics.median(r.seconds for r in floors),
-               statistics.median(r.peak_mb for r in plans))
+    med = statistics.median
+    return Row(label, len(resources), med(r.seconds for r in plans), med(r.seconds for r in floors),
+               med(r.cpu_s for r in plans), med(r.cpu_s for r in floors), med(r.peak_mb for r in plans))
 
 
 def fit(points: list[tuple[int, float]]) -> tuple[float, float, float]:
@@ -134,15 +145,18 @@ def machine() -> str:
 
 
 def table(stack_rows: list[Row], review_rows: list[Row], runs: int) -> list[str]:
-    lines = [f"| run | resources | plan s | import floor s | ratio | peak MB |", "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| run | resources | plan s | floor s | ratio | plan CPU s | floor CPU s | CPU ratio | peak MB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in stack_rows + review_rows:
-        lines.append(f"| {row.label} | {row.resources} | {row.plan_s:.2f} | {row.floor_s:.2f} | {row.ratio:.2f} | {row.peak_mb:.0f} |")
+        lines.append(f"| {row.label} | {row.resources} | {row.plan_s:.2f} | {row.floor_s:.2f} | {row.ratio:.2f} | "
+                     f"{row.plan_cpu:.2f} | {row.floor_cpu:.2f} | {row.cpu_ratio:.2f} | {row.peak_mb:.0f} |")
     lines.append("")
-    lines.append(f"Median of {runs} runs each, plan and floor runs alternating.")
+    lines.append(f"Median of {runs} runs each, plan and floor runs alternating; wall time (s) and the child's user+system CPU time.")
     if len(review_rows) >= 2:
-        a, b, r2 = fit([(row.resources, row.plan_s) for row in review_rows])
-        lines.append(f"Review environments: plan s = {a:.2f} + {b * 1000:.2f} ms x resources (least squares, r^2 = {r2:.3f}): "
-                     f"{b * 1000:.2f} ms per added resource.")
+        for label, key in (("CPU", "plan_cpu"), ("wall", "plan_s")):
+            a, b, r2 = fit([(row.resources, getattr(row, key)) for row in review_rows])
+            lines.append(f"Review environments, {label}: s = {a:.2f} + {b * 1000:.2f} ms x resources "
+                         f"(least squares, r^2 = {r2:.3f}): {b * 1000:.2f} ms per added resource.")
     return lines
 
 
@@ -173,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
             f"Measured {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `python -m tools.bench_plan --runs {args.runs} --write`.",
             f"Machine: {machine()}.", "",
         ]
-        DOC.write_text("\n".join(header + lines + ["", real_engine_note(), ""]))
+        old = DOC.read_text() if DOC.exists() else ""
+        notes = old[old.index(NOTES_MARKER):] if NOTES_MARKER in old else NOTES_MARKER + "\n"
+        DOC.write_text("\n".join(header + lines + ["", real_engine_note(), "", notes]))
     return 0
 
 
