@@ -187,3 +187,12 @@ def test_budget_rule_sees_the_same_total_through_engine_shaped_properties():
     # The EKS fixture through the analyzer's proxies (lists, nested maps) gives the hand-computed 277.95.
     found = run("budget", [make_resource(t, n, p) for t, n, p in EKS_FIXTURE], {"budget": {"monthlyBudgetUsd": 277.94}})
     assert len(found) == 1 and "277.95 USD exceeds" in found[0].message
+
+
+def test_an_instance_type_without_a_price_is_flagged_not_fatal():
+    resources = [(t, n, {**p, "instanceTypes": ["m7i.large"]} if t == "aws:eks/nodeGroup:NodeGroup" else p) for t, n, p in EKS_FIXTURE]
+    result = estimate(resources)
+    nodes = next(i for i in result.items if i.item.startswith("m7i.large nodes"))
+    assert nodes.monthly_usd == 0 and "UNPRICED" in nodes.note
+    assert any("m7i.large has no price" in a for a in result.assumptions)
+    assert result.total_usd == 156.48  # 277.95 - 121.47

@@ -114,3 +114,12 @@ def test_review_environments_are_isolated_from_staging_and_each_other(review, st
                                                  "ingress": [{"from": [{"namespaceSelector": {}}]}]})
     egress_open = [Policy(ns, "egress-open", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{}]}) for ns in envs]
     assert ("tradesense", "backend", "tradesense-pr-41", "postgres") in leaks(policies + [broad] + egress_open)
+
+
+def test_a_review_stack_refuses_prod(tmp_path):
+    from components.config import ConfigError
+
+    root = materialise(5, dest=tmp_path)
+    with pytest.raises(ConfigError) as error:
+        build_plan(stack_name(5), root, config_overrides={"tradesense:environment": "prod"})
+    assert "tradesense:review review environments run on the staging cluster: set tradesense:environment to staging" in error.value.problems

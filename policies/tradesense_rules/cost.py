@@ -159,6 +159,14 @@ class _Estimator:
     def price(self, *path: str) -> float:
         return self.prices[path[0]][path[1]]["value"] if len(path) == 2 else self.prices[path[0]][path[1]][path[2]]["value"]
 
+    def size_price(self, cloud: str, table: str, size: str) -> tuple[float, str]:
+        """An instance or droplet size's price; 0 with a note when the table lacks it (never a crash)."""
+        entry = self.prices[cloud][table].get(size)
+        if entry is None:
+            self.estimate.assumptions.append(f"{size} has no price in cost_prices.json ({cloud}.{table}): counted as 0, add it")
+            return 0.0, "UNPRICED: add this size to cost_prices.json"
+        return entry["value"], ""
+
     def add(self, name: str, type_: str, item: str, quantity: float, unit: str, unit_price: float,
             ceiling_quantity: Optional[float] = None, note: str = "") -> None:
         monthly = cents(quantity * unit_price)
@@ -176,7 +184,7 @@ class _Estimator:
             self.doks()
         self.volumes()
         self.load_balancers()
-        self.estimate.assumptions = [f"{key} = {self.assume[key]:g}: {ASSUMPTIONS[key][1]}" for key in sorted(self.used)]
+        self.estimate.assumptions = [f"{key} = {self.assume[key]:g}: {ASSUMPTIONS[key][1]}" for key in sorted(self.used)] + self.estimate.assumptions
         self.estimate.assumptions.append(f"{self.hours} hours per month; on-demand list prices, no tax, free tier or discounts")
         return self.estimate
 
@@ -192,8 +200,9 @@ class _Estimator:
         for name, props in self.of(NODE_GROUP):
             instance = (props.get("instanceTypes") or ["t3.large"])[0]
             low, high = _num(_get(props, "scalingConfig", "minSize"), 1), _num(_get(props, "scalingConfig", "maxSize"), 1)
+            unit_price, note = self.size_price("aws", "ec2", instance)
             self.add(name, NODE_GROUP, f"{instance} nodes (min {low:g}, max {high:g})", low * hours, "instance-hours",
-                     self.price("aws", "ec2", instance), high * hours)
+                     unit_price, high * hours, note=note)
             template = _get(props, "launchTemplate", "name")
             per_node = disk_gb.get(template, next(iter(disk_gb.values()), 20.0))
             self.add(name, NODE_GROUP, f"gp3 root volumes ({per_node:g} GB per node)", low * per_node, "GB-months",
@@ -222,8 +231,8 @@ class _Estimator:
             size = pool.get("size") or "s-2vcpu-4gb"
             low = _num(pool.get("minNodes"), _num(pool.get("nodeCount"), 1))
             high = _num(pool.get("maxNodes"), low)
-            self.add(name, DOKS_CLUSTER, f"{size} nodes (min {low:g}, max {high:g})", low, "node-months",
-                     self.price("digitalocean", "droplets", size), high)
+            unit_price, note = self.size_price("digitalocean", "droplets", size)
+            self.add(name, DOKS_CLUSTER, f"{size} nodes (min {low:g}, max {high:g})", low, "node-months", unit_price, high, note=note)
             if props.get("ha") in (True, "true"):
                 self.add(name, DOKS_CLUSTER, "HA control plane", 1, "cluster-months", self.price("digitalocean", "haControlPlaneMonth"))
         if self.of(SPACES_BUCKET):
