@@ -24,4 +24,4 @@ test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/python -m pytest -q
 
 bench: $(VENV)/.installed
-	$(VENV)/bin/python -m tools.bench_plan
+	$(VENV)/bin/python -m tools.bench_plan --write

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import pulumi
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from components.app.config import AppConfig
 from components.cluster.config import ClusterConfig
 from components.config_base import Environment, Section
 from components.platform.alertmanager_config import RECEIVERS_PLACEHOLDER, check_receivers_for_env, parse_receivers
 from components.platform.config import PlatformConfig
+from components.review import ReviewConfig
 
 NAMESPACE = "tradesense"
 
@@ -31,6 +32,10 @@ class TradeSenseConfig(Section):
     cluster: ClusterConfig
     platform: PlatformConfig = PlatformConfig()
     app: AppConfig = AppConfig()
+    # Advisory `budget` policy: the estimated monthly cost (python -m tools.plan) stays under this.
+    monthly_budget_usd: Optional[float] = Field(None, ge=0)
+    # Set in a review stack (review/Pulumi.pr.yaml): only the app, per pull request, on staging's cluster.
+    review: Optional[ReviewConfig] = None
 
     def problems(self, env: Environment):
         from components.platform.autoscaling import CLUSTER_AUTOSCALER_IMAGES
@@ -47,7 +52,7 @@ class TradeSenseConfig(Section):
 SECTION_KEYS = tuple(
     field.alias or name
     for name, field in TradeSenseConfig.model_fields.items()
-    if name != "environment"
+    if name not in ("environment", "monthly_budget_usd")
 )
 
 

@@ -56,7 +56,7 @@ MALFORMED = [
     ("dev", {"cluster.name": "Tradesense_Dev"},
      ["tradesense:cluster.name has an invalid format (got 'Tradesense_Dev'; expected to match ^[a-z][a-z0-9-]{1,38}[a-z0-9]$)"]),
     ("dev", {"unknownSection": {"a": 1}},
-     ["tradesense:unknownSection is not a known setting (known here: app, cluster, environment, platform)"]),
+     ["tradesense:unknownSection is not a known setting (known here: app, cluster, environment, monthlyBudgetUsd, platform, review)"]),
     ("staging", {"cluster": DELETE}, ["tradesense:cluster is required"]),
     ("prod", {"cluster.eks.version": "1.30"},
      ["tradesense:cluster.eks.version must be one of 1.34, 1.35 (got '1.30'): cluster-autoscaler is pinned "

@@ -1,22 +1,29 @@
-"""Benchmark: offline plan wall time per stack against an SDK-import floor measured in the same run.
+"""Benchmark the offline plan: time per stack against the SDK-import floor, peak memory, and how the
+plan grows with review environments. Prints one table; `--write` also writes docs/performance.md.
 
-    python -m tools.bench_plan [--runs 3] [--stacks dev staging prod]
+    python -m tools.bench_plan [--runs 7] [--stacks dev staging prod] [--reviews 1 2 4 8 16] [--write]
 
-The floor is a fresh Python process that imports the SDK modules the plan uses and touches
-every resource class the stack registers (lazy provider submodules load on first access, so
-this is the least any run of this program can cost). The ratio says how much the program,
-the mocks, the policy pack and the file writing add on top of that.
+The floor is a fresh Python process that imports the SDK modules the plan uses and touches every
+resource class the stack registers (lazy provider submodules load on first access), so it is the
+least any run of this program can cost. Plan and floor runs alternate, so load from other users of
+the machine hits both alike; every figure is the median of `--runs`. This is not a test: numbers
+depend on the machine and its load, and nothing here asserts on them.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
+import os
+import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tools.mock_runtime import ROOT
@@ -27,6 +34,9 @@ BUILTIN_GROUPS = {
     "rbac.authorization.k8s.io", "apiextensions.k8s.io", "admissionregistration.k8s.io", "scheduling.k8s.io",
 }
 PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes", "digitalocean": "pulumi_digitalocean", "random": "pulumi_random"}
+DOC = ROOT / "docs" / "performance.md"
+# Everything from this line on in docs/performance.md is hand-written and kept across runs.
+NOTES_MARKER = "<!-- notes: kept by tools.bench_plan -->"
 
 
 def class_path(type_token: str) -> str | None:
@@ -56,33 +66,130 @@ import pulumi, pulumi_policy, pydantic, yaml
 """
 
 
-def timed(cmd: list[str], ok: tuple[int, ...] = (0,)) -> float:
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    # user + system CPU of the child: far less sensitive than wall time to other users' load.
+    cpu_s: float
+    peak_mb: float
+
+
+def timed(cmd: list[str], ok: tuple[int, ...] = (0,)) -> Run:
+    """Wall time and peak RSS of one child process (os.wait4 gives that child's own rusage)."""
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, check=False, capture_output=True, text=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
+    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in ok:
-        raise SystemExit(f"{' '.join(cmd[:5])} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
-    return elapsed
+        raise SystemExit(f"{' '.join(cmd[:6])} exited {proc.returncode}:\n{stderr[-2000:]}")
+    return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    resources: int
+    plan_s: float
+    floor_s: float
+    plan_cpu: float
+    floor_cpu: float
+    peak_mb: float
+
+    @property
+    def ratio(self) -> float:
+        return self.plan_s / self.floor_s
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.plan_cpu / self.floor_cpu
+
+
+def measure(label: str, plan_args: list[str], out: Path, runs: int) -> Row:
+    plan_cmd = [sys.executable, "-m", "tools.plan", *plan_args, "--out", str(out)]
+    # Exit 1 (mandatory violations) still writes a full plan; 2 is an error.
+    timed(plan_cmd, ok=(0, 1))  # warm-up: writes plan.json (for the floor's class list) and fills caches
+    resources = json.loads((out / "plan.json").read_text())["resources"]
+    classes = sorted({p for r in resources if (p := class_path(r["type"]))})
+    floor_cmd = [sys.executable, "-c", FLOOR_SCRIPT, *classes]
+    plans, floors = [], []
+    for _ in range(runs):
+        plans.append(timed(plan_cmd, ok=(0, 1)))
+        floors.append(timed(floor_cmd))
+    med = statistics.median
+    return Row(label, len(resources), med(r.seconds for r in plans), med(r.seconds for r in floors),
+               med(r.cpu_s for r in plans), med(r.cpu_s for r in floors), med(r.peak_mb for r in plans))
+
+
+def fit(points: list[tuple[int, float]]) -> tuple[float, float, float]:
+    """Least squares seconds = a + b * resources: (a, b, r squared)."""
+    xs, ys = [float(x) for x, _ in points], [y for _, y in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    a = my - b * mx
+    ss_res = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys))
+    ss_tot = sum((y - my) ** 2 for y in ys) or 1.0
+    return a, b, 1 - ss_res / ss_tot
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown CPU") if Path("/proc/cpuinfo").exists() else platform.processor()
+    mem = next((int(line.split()[1]) // 1024 // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")), 0) if Path("/proc/meminfo").exists() else 0
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, {mem} GiB RAM, "
+            f"Python {platform.python_version()}; load average at the end {load}")
+
+
+def table(stack_rows: list[Row], review_rows: list[Row], runs: int) -> list[str]:
+    lines = ["| run | resources | plan s | floor s | ratio | plan CPU s | floor CPU s | CPU ratio | peak MB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in stack_rows + review_rows:
+        lines.append(f"| {row.label} | {row.resources} | {row.plan_s:.2f} | {row.floor_s:.2f} | {row.ratio:.2f} | "
+                     f"{row.plan_cpu:.2f} | {row.floor_cpu:.2f} | {row.cpu_ratio:.2f} | {row.peak_mb:.0f} |")
+    lines.append("")
+    lines.append(f"Median of {runs} runs each, plan and floor runs alternating; wall time (s) and the child's user+system CPU time.")
+    if len(review_rows) >= 2:
+        for label, key in (("CPU", "plan_cpu"), ("wall", "plan_s")):
+            a, b, r2 = fit([(row.resources, getattr(row, key)) for row in review_rows])
+            lines.append(f"Review environments, {label}: s = {a:.2f} + {b * 1000:.2f} ms x resources "
+                         f"(least squares, r^2 = {r2:.3f}): {b * 1000:.2f} ms per added resource.")
+    return lines
+
+
+def real_engine_note() -> str:
+    if shutil.which("pulumi") is None:
+        return "`pulumi preview` with fake providers: not measured (no Pulumi CLI on PATH in this run)."
+    return "`pulumi preview` with fake providers: a CLI is on PATH, but this script does not drive it yet."
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--stacks", nargs="*", default=available_stacks(ROOT))
+    parser.add_argument("--reviews", nargs="*", type=int, default=[1, 2, 4, 8, 16])
+    parser.add_argument("--write", action="store_true", help=f"also write {DOC.relative_to(ROOT)}")
     args = parser.parse_args(argv)
-    print(f"{'stack':<10}{'resources':>10}{'plan s':>10}{'floor s':>10}{'ratio':>8}   (median of {args.runs})")
     with tempfile.TemporaryDirectory() as tmp:
-        for stack in args.stacks:
-            out = Path(tmp) / stack
-            plan_cmd = [sys.executable, "-m", "tools.plan", "--stack", stack, "--out", str(out)]
-            # Exit 1 (mandatory violations) still writes a full plan; 2 is an error.
-            plan_times = [timed(plan_cmd, ok=(0, 1)) for _ in range(args.runs)]
-            resources = json.loads((out / "plan.json").read_text())["resources"]
-            classes = sorted({p for r in resources if (p := class_path(r["type"]))})
-            floor_cmd = [sys.executable, "-c", FLOOR_SCRIPT, *classes]
-            floor_times = [timed(floor_cmd) for _ in range(args.runs)]
-            plan_s, floor_s = statistics.median(plan_times), statistics.median(floor_times)
-            print(f"{stack:<10}{len(resources):>10}{plan_s:>10.2f}{floor_s:>10.2f}{plan_s / floor_s:>8.2f}")
+        stack_rows = [measure(stack, ["--stack", stack], Path(tmp) / stack, args.runs) for stack in args.stacks]
+        review_rows = [measure(f"{n} review env{'s' if n > 1 else ''}", ["--review", "1", "--review-count", str(n)],
+                               Path(tmp) / f"review-{n}", args.runs) for n in args.reviews]
+    lines = table(stack_rows, review_rows, args.runs)
+    print("\n".join(lines))
+    print(real_engine_note())
+    if args.write:
+        DOC.parent.mkdir(exist_ok=True)
+        header = [
+            "# Offline plan performance", "",
+            f"Measured {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `python -m tools.bench_plan --runs {args.runs} --write`.",
+            f"Machine: {machine()}.", "",
+        ]
+        old = DOC.read_text() if DOC.exists() else ""
+        notes = old[old.index(NOTES_MARKER):] if NOTES_MARKER in old else NOTES_MARKER + "\n"
+        DOC.write_text("\n".join(header + lines + ["", real_engine_note(), "", notes]))
     return 0
 
 

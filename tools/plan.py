@@ -1,10 +1,11 @@
 """Offline plan: render a stack without credentials, a Pulumi CLI or a cluster.
 
-    python -m tools.plan --stack staging [--out build/plan/staging]
+    python -m tools.plan --stack staging [--out build/plan/staging] [--cost] [--graph]
 
 Runs the program under Pulumi's mock runtime in preview mode (tools.mock_runtime), prints a
 preview-style tree, evaluates the policy pack the way the engine would, and writes plan.json,
-manifests/, helm/ and policy.json. It is not a diff against real state and shows no
+manifests/, helm/ and policy.json. It also prints the monthly cost estimate (`--cost` writes
+cost.json) and the deploy's critical path (`--graph` writes graph.dot and graph.mmd). It is not a diff against real state and shows no
 provider-computed values beyond realistic stand-ins.
 
 Exit codes: 0 clean or advisory only, 1 mandatory policy violations, 2 usage or config error.
@@ -16,8 +17,13 @@ import argparse
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
+if TYPE_CHECKING:
+    from policies.tradesense_rules.cost import Estimate
+
+from tools import critical_path
+from tools.cost import estimate_recording, render_lines, support_warnings, write_cost_json
 from tools.mock_runtime import ROOT, Recording, run_program
 from tools.plan_output import display_outputs, resource_entry, tree_lines, type_counts, write_artifacts
 from tools.stack_files import PLACEHOLDER_PREFIX, StackConfigFiles, StackFileError, read_stack
@@ -31,6 +37,9 @@ class PlanResult:
     recording: Recording
     required_secrets: list[dict]
     violations: list[dict] = field(default_factory=list)
+    budget_usd: Optional[float] = None
+    cost: Optional["Estimate"] = None
+    root: Path = ROOT
 
     @property
     def mandatory(self) -> list[dict]:
@@ -71,15 +80,32 @@ def build_plan(stack: str, root: Path = ROOT, config_overrides: Optional[dict[st
         if any(spec.full_key == key for spec in SECRETS.values()):
             secret_keys.append(key)
     recording = run_program(config, stack, secret_keys=secret_keys, project=files.project, preview=True)
-    result = PlanResult(stack=stack, recording=recording, required_secrets=required)
-    result.violations = evaluate_policies(recording, stack, root)
+    budget = config.get("tradesense:monthlyBudgetUsd")
+    result = PlanResult(stack=stack, recording=recording, required_secrets=required, budget_usd=float(budget) if budget else None, root=root)
+    result.cost = estimate_recording(recording)
+    recording.logs += [("WARNING", w) for w in support_warnings(recording)]
+    result.violations = evaluate_policies(recording, stack, root, result.budget_usd)
     return result
 
 
-def evaluate_policies(recording: Recording, stack: str, root: Path) -> list[dict]:
-    from tools.policy_eval import evaluate, load_policy_config
+def policy_config(stack: str, root: Path, budget_usd: Optional[float]) -> dict:
+    """policies/config/<stack>.json plus the stack's budget for the advisory `budget` rule.
 
-    return [asdict(v) for v in evaluate(recording.resources, load_policy_config(stack, root))]
+    The pack cannot read stack config, so the budget travels as that rule's option; a real
+    preview passes the same file (`--policy-pack-config build/plan/<stack>/policy-config.json`).
+    """
+    from tools.policy_eval import load_policy_config
+
+    config = dict(load_policy_config(stack, root))
+    if budget_usd:
+        config["budget"] = {"enforcementLevel": "advisory", "monthlyBudgetUsd": budget_usd}
+    return config
+
+
+def evaluate_policies(recording: Recording, stack: str, root: Path, budget_usd: Optional[float] = None) -> list[dict]:
+    from tools.policy_eval import evaluate
+
+    return [asdict(v) for v in evaluate(recording.resources, policy_config(stack, root, budget_usd))]
 
 
 def plan_document(result: PlanResult) -> dict:
@@ -104,6 +130,9 @@ def render_text(result: PlanResult, out: Path) -> str:
     lines += ["", "Outputs:"] + [f"    {k}: {v}" for k, v in display_outputs(rec).items()]
     if rec.warnings:
         lines += ["", "Warnings:"] + [f"    warning: {w}" for w in rec.warnings]
+    if result.cost is not None:
+        lines += [""] + render_lines(result.cost, result.budget_usd)
+    lines += [""] + critical_path.render_lines(critical_path.critical_path(critical_path.Graph.from_recording(rec)))
     lines += ["", "Secrets a real deploy needs:"]
     lines += [f"    {s['key']}: {s['state']}" + (f"\n        {s['command']}" if "command" in s else "") for s in result.required_secrets]
     if not result.required_secrets:
@@ -117,10 +146,21 @@ def render_text(result: PlanResult, out: Path) -> str:
     return "\n".join(lines)
 
 
+def write_policy_config(result: PlanResult, out: Path) -> None:
+    import json
+
+    config = policy_config(result.stack, result.root, result.budget_usd)
+    (out / "policy-config.json").write_text(json.dumps(config, indent=2) + "\n")
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", required=True, help="stack name: a Pulumi.<stack>.yaml must exist")
+    parser.add_argument("--stack", help="stack name: a Pulumi.<stack>.yaml must exist")
+    parser.add_argument("--review", type=int, metavar="PR", help="plan the review environment of pull request PR (review/Pulumi.pr.yaml)")
+    parser.add_argument("--review-count", type=int, default=1, metavar="N", help="with --review: plan N review environments in one run")
     parser.add_argument("--out", type=Path, help="output folder (default: build/plan/<stack>)")
+    parser.add_argument("--cost", action="store_true", help="also write cost.json (one line per priced resource, plus the total)")
+    parser.add_argument("--graph", action="store_true", help="also write the dependency graph as graph.dot and graph.mmd (Mermaid)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -129,10 +169,24 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     from tools.policy_eval import PolicyConfigError, PolicyRuntimeError
 
+    if (args.stack is None) == (args.review is None):
+        print("error: give exactly one of --stack STACK or --review PR", file=sys.stderr)
+        return EXIT_USAGE
+    root = ROOT
+    if args.review is not None:
+        from tools.review_stack import materialise, stack_name
+
+        root, args.stack = materialise(args.review, args.review_count), stack_name(args.review)
     out = args.out or ROOT / "build" / "plan" / args.stack
     try:
-        result = build_plan(args.stack)
+        result = build_plan(args.stack, root)
         write_artifacts(result.recording, out, plan_document(result), result.violations)
+        write_policy_config(result, out)
+        if args.cost and result.cost is not None:
+            write_cost_json(result.cost, out)
+        if args.graph:
+            graph = critical_path.Graph.from_recording(result.recording)
+            critical_path.write_graph(graph, critical_path.critical_path(graph), out)
     except (StackFileError, ConfigError, PolicyConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -15,6 +15,8 @@ import yaml
 
 from tools.mock_runtime import Recording, Resource, is_secret, unwrap_secrets
 
+# libyaml's emitter (same output for plain data, ~10x faster) when PyYAML was built with it.
+YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 SECRET = "[secret]"
 UNKNOWN_TEXT = "[unknown until apply]"
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
@@ -100,12 +102,12 @@ def write_artifacts(recording: Recording, out: Path, plan: dict, violations: lis
         obj = manifest(resource)
         path = out / "manifests" / manifest_path(obj)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(obj, sort_keys=False, default_flow_style=False))
+        path.write_text(yaml.dump(obj, Dumper=YAML_DUMPER, sort_keys=False, default_flow_style=False))
     for resource in recording.of_type(HELM_RELEASE):
         release = helm_release(resource)
         path = out / "helm" / f"{release['name']}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(release, sort_keys=False, default_flow_style=False))
+        path.write_text(yaml.dump(release, Dumper=YAML_DUMPER, sort_keys=False, default_flow_style=False))
 
 
 def tree_lines(recording: Recording, stack_label: str) -> list[str]:

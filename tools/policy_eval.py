@@ -20,6 +20,7 @@ What is reproduced (Pulumi 3.272 / pulumi_policy 1.21):
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 import json
 import sys
 from dataclasses import dataclass, field
@@ -224,7 +225,35 @@ def engine_props(props: Optional[dict]) -> Any:
 
 
 def _analyzer_view(wire: dict) -> Any:
-    return unknown_checking_proxy(deserialize_properties(wire))
+    return _LazyView(wire)
+
+
+class _LazyView(Mapping):
+    """`unknown_checking_proxy(deserialize_properties(wire))`, built on first read.
+
+    The analyzer deserializes a fresh copy per policy; most rules return on the resource type
+    without reading a property, so deferring the work changes no result and saves most of it."""
+
+    def __init__(self, wire: dict):
+        self._wire = wire
+        self._view: Any = None
+
+    def _target(self) -> Any:
+        if self._view is None:
+            self._view = unknown_checking_proxy(deserialize_properties(self._wire))
+        return self._view
+
+    def __getitem__(self, key):
+        return self._target()[key]
+
+    def __setitem__(self, key, value):
+        self._target()[key] = value
+
+    def __iter__(self):
+        return iter(self._target())
+
+    def __len__(self):
+        return len(self._target())
 
 
 def _split_urn(urn: str) -> tuple[str, str]:

@@ -43,6 +43,8 @@ class TradeSenseAppArgs:
     provider: k8s.Provider
     storage_class: str
     platform: PlatformInterface
+    # ClusterInterface.workloads_ready: what pod-running objects wait for.
+    workloads_ready: tuple[pulumi.Resource, ...] = ()
 
 
 class TradeSenseApp(pulumi.ComponentResource):
@@ -58,6 +60,7 @@ class TradeSenseApp(pulumi.ComponentResource):
             namespace=namespace,
             provider=args.provider,
             prerequisites=(namespace_resource,) if namespace_resource is not None else (),
+            workloads_ready=args.workloads_ready,
         )
         child = pulumi.ResourceOptions(parent=self)
         apex, www = platform.hostnames[0], platform.hostnames[1]
@@ -161,5 +164,6 @@ def build_app(cfg: "StackConfig", cluster: "ClusterInterface", platform: Platfor
         config_secrets={env: cfg.secret(key) for env, key in CONFIG_SECRET_ENV.items()},
         provider=cluster.provider,
         storage_class=cluster.storage_class,
+        workloads_ready=cluster.workloads_ready,
         platform=platform,
     ))

@@ -91,6 +91,7 @@ class Migrations(pulumi.ComponentResource):
             opts=placement.opts(
                 self,
                 [account, *args.depends_on],
+                runs_pods=True,
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{cfg.timeout_seconds + AWAIT_MARGIN_SECONDS}s"),
             ),
         )

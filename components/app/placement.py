@@ -15,17 +15,21 @@ class Placement:
     provider: k8s.Provider
     # Resources every object waits for (the namespace itself).
     prerequisites: tuple[pulumi.Resource, ...] = ()
+    # What pod-running objects also wait for (ClusterInterface.workloads_ready: nodes, DNS, storage).
+    workloads_ready: tuple[pulumi.Resource, ...] = ()
 
     def opts(
         self,
         parent: pulumi.Resource,
         depends_on: Sequence[pulumi.Resource] = (),
+        runs_pods: bool = False,
         **options,
     ) -> pulumi.ResourceOptions:
+        ready = self.workloads_ready if runs_pods else ()
         return pulumi.ResourceOptions(
             parent=parent,
             provider=self.provider,
-            depends_on=[*self.prerequisites, *depends_on],
+            depends_on=[*self.prerequisites, *ready, *depends_on],
             **options,
         )
 

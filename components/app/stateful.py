@@ -98,6 +98,7 @@ def stateful_store(name: str, parent: pulumi.Resource, args: StatefulStoreArgs) 
         opts=placement.opts(
             parent,
             [account, service, *args.depends_on],
+            runs_pods=True,
             protect=args.retain_data,
             retain_on_delete=args.retain_data,
             ignore_changes=["spec.volumeClaimTemplates"],

@@ -49,7 +49,7 @@ def web_workload(name: str, parent: pulumi.Resource, args: WebWorkloadArgs) -> W
             "progressDeadlineSeconds": 600,
             "template": pod_template(args.pod),
         },
-        opts=placement.opts(parent, [account, *args.depends_on]),
+        opts=placement.opts(parent, [account, *args.depends_on], runs_pods=True),
     )
     service = k8s.core.v1.Service(
         f"{name}-service",
@@ -65,6 +65,7 @@ def web_workload(name: str, parent: pulumi.Resource, args: WebWorkloadArgs) -> W
         service_account=account,
         deployment=deployment,
         service=service,
-        autoscaler=autoscaler(name, workload, args.autoscaling, placement, parent, [deployment]),
+        # The HPA names its target: it needs no wait for the Deployment to exist.
+        autoscaler=autoscaler(name, workload, args.autoscaling, placement, parent),
         disruption_budget=disruption_budget(name, workload, placement, parent),
     )

@@ -170,8 +170,9 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=kubeconfig,
             cluster_identifier=f"eks:{args.region}:{args.cluster_name}",
-            # Admins' access must exist before the first Kubernetes call.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[nodes, coredns, ebs_csi, *admin_access]),
+            # Admins' access must exist before the first Kubernetes call. Pods also need nodes, CoreDNS
+            # and the EBS CSI driver: those are `workloads_ready`, not a wait for every object.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*admin_access]),
         )
         k8s.storage.v1.StorageClass(
             f"{name}-gp3",
@@ -192,6 +193,7 @@ class EksCluster(pulumi.ComponentResource):
             provider=provider,
             name=cluster.name,
             cloud="eks",
+            workloads_ready=(nodes, coredns, ebs_csi),
             region=args.region,
             storage_class=STORAGE_CLASS,
             identity=identity,

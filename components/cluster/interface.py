@@ -64,3 +64,7 @@ class ClusterInterface:
     node_autoscaler: NodeAutoscaler = "none"
     # The kubelets serve self-signed certificates (a local kind/minikube, by explicit config).
     kubelet_insecure_tls: bool = False
+    # What a pod-running object (Helm release, Deployment, StatefulSet, Job) must wait for:
+    # nodes, cluster DNS, the storage driver. Plain objects (namespaces, Secrets, policies) only
+    # need the API server, so they do not wait and deploy while the nodes come up.
+    workloads_ready: tuple[pulumi.Resource, ...] = ()

@@ -86,7 +86,7 @@ class Autoscaling(pulumi.ComponentResource):
                 self._metrics_server_values(args),
                 parent=self,
                 provider=cluster.provider,
-                depends_on=[args.namespace, *([args.monitoring_crds] if args.monitoring_crds else [])],
+                depends_on=[args.namespace, *([args.monitoring_crds] if args.monitoring_crds else []), *args.cluster.workloads_ready],
             )
         if cluster.node_autoscaler == "cluster-autoscaler":
             # Config validation guarantees a pinned image for the cluster's minor.
@@ -105,7 +105,7 @@ class Autoscaling(pulumi.ComponentResource):
                 self._cluster_autoscaler_values(args, image, annotations),
                 parent=self,
                 provider=cluster.provider,
-                depends_on=[args.namespace, *([args.monitoring_crds] if args.monitoring_crds else [])],
+                depends_on=[args.namespace, *([args.monitoring_crds] if args.monitoring_crds else []), *args.cluster.workloads_ready],
             )
         self.register_outputs({})
 

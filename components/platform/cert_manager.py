@@ -42,8 +42,11 @@ class CertManagerArgs:
     # What must exist before a challenge can be served (the Gateway, or the ingress controller).
     certificate_waits_for: tuple[pulumi.Resource, ...]
     highly_available: bool = True
-    # The release that brings the ServiceMonitor CRD: the chart renders a ServiceMonitor.
+    # The release that brings the ServiceMonitor CRD. The controller's ServiceMonitor is our own
+    # object waiting for it, so the cert-manager release itself does not wait for monitoring.
     monitoring_crds: Optional[pulumi.Resource] = None
+    # ClusterInterface.workloads_ready: the release's pods need nodes, DNS and storage.
+    workloads_ready: tuple = ()
 
 
 class CertManager(pulumi.ComponentResource):
@@ -53,7 +56,7 @@ class CertManager(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CertManagerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("tradesense:platform:CertManager", name, None, opts)
-        before_release = [args.namespace] + [crds for crds in (args.gateway_api_crds, args.monitoring_crds) if crds]
+        before_release = [args.namespace] + ([args.gateway_api_crds] if args.gateway_api_crds else [])
         self.release = charts.helm_release(
             f"{name}-release",
             charts.CERT_MANAGER,
@@ -61,7 +64,7 @@ class CertManager(pulumi.ComponentResource):
             self._values(args),
             parent=self,
             provider=args.provider,
-            depends_on=before_release,
+            depends_on=[*before_release, *args.workloads_ready],
         )
         # The chart installs the CRDs and waits (startupapicheck) until its webhook answers.
         after_crds = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.release])
@@ -109,7 +112,31 @@ class CertManager(pulumi.ComponentResource):
                 depends_on=[self.release, self.issuers[args.issuer], args.certificate_namespace, *args.certificate_waits_for],
             ),
         )
+        if args.monitoring_crds is not None:
+            self._controller_monitor(name, args)
         self.register_outputs({"issuer": args.issuer, "certificate": args.tls_secret_name})
+
+    def _controller_monitor(self, name: str, args: CertManagerArgs) -> k8s.apiextensions.CustomResource:
+        # The chart's own ServiceMonitor (templates/servicemonitor.yaml), rendered by us: same
+        # selector and port (9402). honorLabels keeps each certificate's `namespace` label.
+        release = self.release.name
+        return k8s.apiextensions.CustomResource(
+            f"{name}-service-monitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata={"name": "cert-manager", "namespace": args.namespace_name, "labels": recommended_labels("cert-manager", "monitoring")},
+            spec={
+                "jobLabel": "cert-manager",
+                "selector": {"matchLabels": {
+                    "app.kubernetes.io/name": "cert-manager",
+                    "app.kubernetes.io/instance": release,
+                    "app.kubernetes.io/component": "controller",
+                }},
+                "namespaceSelector": {"matchNames": [args.namespace_name]},
+                "endpoints": [{"targetPort": 9402, "path": "/metrics", "interval": "60s", "honorLabels": True}],
+            },
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.release, args.monitoring_crds]),
+        )
 
     def _cluster_issuer(self, name: str, issuer_name: str, spec: dict, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
         return k8s.apiextensions.CustomResource(
@@ -137,10 +164,10 @@ class CertManager(pulumi.ComponentResource):
             "webhook": {"replicaCount": replicas, "resources": small, **hardened},
             "cainjector": {"replicaCount": replicas, "resources": resources("20m", "128Mi", cpu_limit="200m", memory_limit="256Mi"), **hardened},
             "startupapicheck": {"resources": small, **hardened},
-            # Certificate expiry and readiness alerts read the controller's metrics. honorLabels
-            # keeps each certificate's own `namespace` label instead of cert-manager's.
-            "prometheus": {"enabled": True, "servicemonitor": {
-                "enabled": args.monitoring_crds is not None, "interval": "60s", "honorLabels": True}},
+            # Certificate expiry and readiness alerts read the controller's metrics, through the
+            # ServiceMonitor of _controller_monitor (the chart's would make the release wait for
+            # the monitoring CRDs).
+            "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
         }
         if args.gateway_api_crds is not None:
             values["config"] = {

@@ -47,6 +47,8 @@ class GatewayApiEdgeArgs:
     provider: k8s.Provider
     # The release whose CRDs the chart's ServiceMonitor needs (kube-prometheus-stack).
     monitoring_crds: Optional[pulumi.Resource] = None
+    # ClusterInterface.workloads_ready: the release's pods need nodes, DNS and storage.
+    workloads_ready: tuple = ()
 
 
 def https_listener_name(hostname: str, apex: str) -> str:
@@ -89,7 +91,7 @@ class GatewayApiEdge(pulumi.ComponentResource):
             self._values(args),
             parent=self,
             provider=args.provider,
-            depends_on=[args.namespace, self.crds, *([args.monitoring_crds] if args.monitoring_crds else [])],
+            depends_on=[args.namespace, self.crds, *([args.monitoring_crds] if args.monitoring_crds else []), *args.workloads_ready],
         )
 
         infrastructure: dict = {"labels": {"app.kubernetes.io/part-of": "tradesense"}}
@@ -150,7 +152,8 @@ class GatewayApiEdge(pulumi.ComponentResource):
                     }
                 ],
             },
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.crds, self.gateway]),
+            # An HTTPRoute attaches whenever its Gateway appears: it needs the CRDs, not the Gateway.
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.crds]),
         )
 
         self.acme_solver = {
@@ -164,14 +167,18 @@ class GatewayApiEdge(pulumi.ComponentResource):
         }
         # The Gateway looks its certificate Secret up in its own namespace.
         self.certificate_namespace = args.namespace_name
-        self.certificate_waits_for = (self.gateway, redirect)
+        # The Certificate waits for nothing of the edge: cert-manager's HTTP-01 self-check retries
+        # (without asking the ACME server) until the Gateway serves the challenge route.
+        self.certificate_waits_for = ()
         self.interface = EdgeInterface(
             kind="gateway-api",
             namespace=args.namespace_name,
             pod_labels={GATEWAY_NAME_LABEL: GATEWAY_NAME},
             gateway_name=GATEWAY_NAME,
             https_sections=tuple(listener["name"] for listener in https_listeners),
-            ready=(self.crds, self.controller, self.gateway),
+            # An HTTPRoute only needs its CRD: it attaches to the Gateway whenever that is
+            # programmed, so waiting for the controller and Gateway would only serialise the deploy.
+            ready=(self.crds,),
             security_headers=dict(SECURITY_HEADERS),
             response_headers_filter=response_header_filter(),
         )

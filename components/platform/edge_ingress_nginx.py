@@ -44,6 +44,8 @@ class IngressNginxEdgeArgs:
     provider: k8s.Provider
     # The release whose CRDs the chart's ServiceMonitor needs (kube-prometheus-stack).
     monitoring_crds: Optional[pulumi.Resource] = None
+    # ClusterInterface.workloads_ready: the release's pods need nodes, DNS and storage.
+    workloads_ready: tuple = ()
 
 
 class IngressNginxEdge(pulumi.ComponentResource):
@@ -77,7 +79,7 @@ class IngressNginxEdge(pulumi.ComponentResource):
             self._values(args),
             parent=self,
             provider=args.provider,
-            depends_on=[args.namespace, self.headers, *([args.monitoring_crds] if args.monitoring_crds else [])],
+            depends_on=[args.namespace, self.headers, *([args.monitoring_crds] if args.monitoring_crds else []), *args.workloads_ready],
             release_name=RELEASE_NAME,
         )
 

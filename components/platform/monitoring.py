@@ -50,6 +50,8 @@ class MonitoringArgs:
     # The secret receivers config, or None (alerts then go to the `null` receiver).
     receivers: Optional[pulumi.Output[str]]
     highly_available: bool = True
+    # ClusterInterface.workloads_ready: the release's pods need nodes, DNS and storage.
+    workloads_ready: tuple = ()
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -99,7 +101,7 @@ class Monitoring(pulumi.ComponentResource):
             self._values(args),
             parent=self,
             provider=args.provider,
-            depends_on=[args.namespace, args.node_exporter_namespace, grafana_admin, alertmanager],
+            depends_on=[args.namespace, args.node_exporter_namespace, grafana_admin, alertmanager, *args.workloads_ready],
             release_name=RELEASE_NAME,
         )
         self.register_outputs({"release": self.release.name, "grafanaAdminPassword": self.grafana_admin_password})

@@ -83,6 +83,7 @@ class Platform(pulumi.ComponentResource):
                 node_exporter_namespace=namespaces[NODE_EXPORTER_NAMESPACE],
                 node_exporter_namespace_name=NODE_EXPORTER_NAMESPACE,
                 provider=cluster.provider,
+                workloads_ready=cluster.workloads_ready,
                 storage_class=cluster.storage_class,
                 config=cfg.monitoring,
                 receivers=args.alertmanager_receivers,
@@ -105,6 +106,7 @@ class Platform(pulumi.ComponentResource):
                     replicas=cfg.edge_replicas,
                     provider=cluster.provider,
                     monitoring_crds=monitoring.release,
+                    workloads_ready=cluster.workloads_ready,
                 ),
                 opts=child,
             )
@@ -120,6 +122,7 @@ class Platform(pulumi.ComponentResource):
                     replicas=cfg.edge_replicas,
                     provider=cluster.provider,
                     monitoring_crds=monitoring.release,
+                    workloads_ready=cluster.workloads_ready,
                 ),
                 opts=child,
             )
@@ -130,6 +133,7 @@ class Platform(pulumi.ComponentResource):
                 namespace=namespaces[CERT_MANAGER_NAMESPACE],
                 namespace_name=CERT_MANAGER_NAMESPACE,
                 provider=cluster.provider,
+                workloads_ready=cluster.workloads_ready,
                 issuer=cfg.issuer_for(args.env),
                 acme_email=cfg.acme_email,
                 acme_solver=edge.acme_solver,

@@ -3,7 +3,7 @@ the engine can load it from the pack directory and tools can import `policies.tr
 
 from __future__ import annotations
 
-from . import aws, aws_s3, digitalocean, helm, k8s_network, k8s_pod, stack
+from . import aws, aws_s3, cost, digitalocean, helm, k8s_network, k8s_pod, stack
 
 ALL_POLICIES = [
     *k8s_pod.POD_POLICIES,
@@ -13,6 +13,7 @@ ALL_POLICIES = [
     *aws_s3.POLICIES,
     *digitalocean.POLICIES,
     *stack.POLICIES,
+    *cost.POLICIES,
 ]
 
 _names = [policy.name for policy in ALL_POLICIES]

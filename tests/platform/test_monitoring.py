@@ -205,11 +205,18 @@ def test_default_rule_groups_the_alerting_relies_on_are_enabled(platform_runs, s
 @pytest.mark.parametrize("stack", STACKS)
 def test_cert_manager_controller_is_scraped_after_the_monitoring_crds(platform_runs, stack):
     run = platform_runs[(stack, "gateway-api")]
-    prometheus = run.values("cert-manager")["prometheus"]
-    assert prometheus["enabled"] is True
-    monitor = prometheus["servicemonitor"]
-    assert monitor["enabled"] is True
+    release, kps = run.releases()["cert-manager"], run.releases()[KPS]
+    assert run.values("cert-manager")["prometheus"]["enabled"] is True
+    # Our ServiceMonitor, not the chart's: the release must not wait for the monitoring CRDs.
+    assert run.values("cert-manager")["prometheus"]["servicemonitor"]["enabled"] is False
+    assert not run.depends_on(release, kps)
+    monitor = next(r for r in run.recording.kubernetes_objects()
+                   if r.inputs["kind"] == "ServiceMonitor" and r.inputs["metadata"]["name"] == "cert-manager")
+    assert run.depends_on(monitor, kps) and run.depends_on(monitor, release)
+    spec = monitor.inputs["spec"]
+    # The chart's controller Service labels and metrics port (templates/service.yaml, 9402).
+    assert spec["selector"]["matchLabels"]["app.kubernetes.io/component"] == "controller"
+    assert spec["selector"]["matchLabels"]["app.kubernetes.io/instance"] == release.inputs["name"]
+    assert spec["namespaceSelector"]["matchNames"] == [monitor.inputs["metadata"]["namespace"]]
     # Certificates keep their own namespace label (the alerts group by it).
-    assert monitor["honorLabels"] is True
-    # The chart renders a ServiceMonitor: its CRD (kube-prometheus-stack) must exist first.
-    assert run.depends_on(run.releases()["cert-manager"], run.releases()[KPS])
+    assert spec["endpoints"] == [{"targetPort": 9402, "path": "/metrics", "interval": "60s", "honorLabels": True}]
