@@ -508,6 +508,8 @@ def stack_cases() -> list[Case]:
         resource.outputs.update(copy.deepcopy(resource.inputs))
         return resource
 
+    fleet = [make_resource("aws:eks/cluster:Cluster", "cluster", {"version": "1.35"}),
+             make_resource("aws:eks/nodeGroup:NodeGroup", "nodes", {"instanceTypes": ["t3.large"], "scalingConfig": {"minSize": 10, "maxSize": 12, "desiredSize": 10}})]
     return [
         Case("ingress-only-deny", deny, [ns, ingress_only], v),
         Case("deny-allows-some-egress", deny, [ns, ingress_only, netpol("deny-egress", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]})], v),
@@ -534,6 +536,9 @@ def stack_cases() -> list[Case]:
         Case("backup-active", backup, [cronjob({"app.kubernetes.io/component": "backup"})], c),
         Case("unprotected-statefulset", "stack-stateful-resources-require-protect", [pod("StatefulSet")], v),
         Case("protected-bucket", "stack-stateful-resources-require-protect", [make_resource(BUCKET, "b", {"bucket": "x"}, protect=True)], c),
+        # Ten t3.large nodes alone cost about 607 USD a month.
+        Case("budget-blown-by-node-floor", "budget", fleet, v, config={"budget": {"monthlyBudgetUsd": 300}}),
+        Case("budget-covers-fleet", "budget", fleet, c, config={"budget": {"monthlyBudgetUsd": 5000}}),
     ]
 
 
