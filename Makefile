@@ -4,7 +4,7 @@ VENV := venv
 CHECKOV_VENV := .venv-checkov
 STACK ?= staging
 
-.PHONY: plan test bench
+.PHONY: plan test bench engine e2e
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +25,7 @@ test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m tools.bench_plan
+
+# The real Pulumi engine (built from Go modules, or the installed CLI) and the fake provider plugins.
+engine: $(VENV)/.installed
+	$(VENV)/bin/python -m tools.engine build
