@@ -4,13 +4,10 @@
 
 - `pulumi`: the CLI. Where a `pulumi` is already on PATH (installed from pulumi.com), that one is
   used and nothing is built. Otherwise `go build` compiles `github.com/pulumi/pulumi/pkg/v3/cmd/pulumi`
-  from the wrapper module in `tools/engine/go/` into `build/engine/cli/pulumi`, and `bin/pulumi`
-  is a small launcher for it: the Python language host (`pulumi-language-python`) is not served
-  by the Go module proxy, so for the commands that run the program the launcher serves it through
-  the Python Automation API's inline language server (`--client`), exactly as `pulumi.automation`
-  does for inline programs. Every other command goes straight to the CLI.
-- `pulumi-analyzer-policy-python`: how the engine starts a Python policy pack when no Python
-  language host is installed (it runs `python -m pulumi.policy` in this venv).
+  from the wrapper module in `tools/engine/go/` (cached: a second build is a no-op).
+- `pulumi-language-python`: the Go proxy does not serve the real language host, so this is
+  `tools.engine.language_host` (the SDK's Automation API inline server, plus RunPlugin for the
+  policy pack). An installed CLI brings its own host, so none is written then.
 - `pulumi-resource-{aws,digitalocean,kubernetes,random}`: the fake clouds (`tools.engine.fake_provider`).
 """
 
@@ -27,9 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 GO_MODULE = ROOT / "tools" / "engine" / "go"
 BIN = ROOT / "build" / "engine" / "bin"
-CLI_DIR = ROOT / "build" / "engine" / "cli"
-CLI = CLI_DIR / "pulumi"
-STAMP = CLI_DIR / ".built-from"
+CLI = BIN / "pulumi"
+STAMP = ROOT / "build" / "engine" / ".pulumi-built-from"
 FAKE_PROVIDERS = ("aws", "digitalocean", "kubernetes", "random")
 MAIN_PACKAGE = "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
 
@@ -71,7 +67,7 @@ def build_cli(log=print) -> Path:
     if go is None:
         raise EngineError("engine: `go` is not installed (Go 1.26+ is needed to build the Pulumi CLI); install it, or install the Pulumi CLI")
     version = pinned_cli_version()
-    CLI_DIR.mkdir(parents=True, exist_ok=True)
+    BIN.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CGO_ENABLED": "0"}
     cmd = [
         go, "build", "-trimpath", "-tags", "osusergo,grpcnotrace",
@@ -95,7 +91,6 @@ def install_plugins() -> None:
     BIN.mkdir(parents=True, exist_ok=True)
     for package in FAKE_PROVIDERS:
         _script(f"pulumi-resource-{package}", f"from tools.engine.fake_provider import main\nmain({package!r})\n")
-    _script("pulumi-analyzer-policy-python", "from tools.engine.launcher import run_policy_pack\nrun_policy_pack()\n")
 
 
 def build(log=print) -> Path:
@@ -104,11 +99,12 @@ def build(log=print) -> Path:
     user_cli = installed_pulumi()
     if user_cli:
         log(f"engine: using the installed {user_cli}; nothing to build")
-        (BIN / "pulumi").unlink(missing_ok=True)
+        for ours in ("pulumi", "pulumi-language-python"):
+            (BIN / ours).unlink(missing_ok=True)
         return Path(user_cli)
     build_cli(log)
-    _script("pulumi", "from tools.engine.launcher import run_cli\nrun_cli()\n")
-    return BIN / "pulumi"
+    _script("pulumi-language-python", "from tools.engine.language_host import main\nmain()\n")
+    return CLI
 
 
 def offline_env(pulumi_home: str | os.PathLike, passphrase: str | None = None, base: dict | None = None) -> dict[str, str]:

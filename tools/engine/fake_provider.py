@@ -181,9 +181,6 @@ class FakeProvider(ProviderServicer):
     async def GetPluginInfo(self, request, context):
         return proto.PluginInfo(version=self.version)
 
-    async def Handshake(self, request, context):
-        return proto.ProviderHandshakeResponse(acceptSecrets=True, acceptResources=True)
-
     async def CheckConfig(self, request, context):
         return proto.CheckResponse(inputs=request.news)
 
@@ -323,7 +320,10 @@ def main(package: str) -> None:
         sys.stdout.flush()
         await server.wait_for_termination()
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass  # the engine stops plugins with SIGINT
 
 
 if __name__ == "__main__":

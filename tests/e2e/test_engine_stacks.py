@@ -1,0 +1,154 @@
+"""The real Pulumi engine runs each stack end to end: the program, the engine and the policy pack are
+real; only the clouds are fake provider plugins (tools/engine/fake_provider.py).
+
+One `pulumi up` per stack (module-scoped fixture); the tests then read, change and destroy it in
+file order.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import STACKS, TEST_SECRETS
+from tests.e2e.harness import ROOT, Project, deployed_types_and_names, require_engine
+from tools import computed_outputs
+
+pytestmark = pytest.mark.e2e
+EXPORTS = ROOT / "build" / "e2e" / "exports"
+# One resource per stack whose record in the fake cloud a test edits (drift), and the field.
+DRIFT = {
+    "prod": ("aws:eks/nodeGroup:NodeGroup", ("scalingConfig", "maxSize")),
+    "staging": ("digitalocean:index/kubernetesCluster:KubernetesCluster", ("nodePool", "maxNodes")),
+    "dev": ("kubernetes:core/v1:ConfigMap", ("data",)),
+}
+
+
+def offline_plan(stack: str, out: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "tools.plan", "--stack", stack, "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads((out / "plan.json").read_text())
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def deployed(request, tmp_path_factory):
+    cli = require_engine()
+    stack = request.param
+    project = Project(cli, stack, tmp_path_factory.mktemp(f"e2e-{stack}"))
+    project.init(TEST_SECRETS)
+    project.first_up = project.pulumi("up", "--yes", *project.policy_args)
+    project.plan = offline_plan(stack, project.base / "plan")
+    return project
+
+
+def test_secrets_are_encrypted_in_the_stack_file(deployed):
+    config = yaml.safe_load(deployed.stack_file.read_text())["config"]
+    assert "encryptionsalt" in yaml.safe_load(deployed.stack_file.read_text())
+    for key, value in TEST_SECRETS.items():
+        assert set(config[key]) == {"secure"}, key
+        assert value not in deployed.stack_file.read_text()
+
+
+def test_first_up_deploys_exactly_the_offline_plan(deployed):
+    assert "tradesense-policies" in deployed.first_up.output, "the policy pack did not run"
+    planned = {(r["type"], r["name"]) for r in deployed.plan["resources"]}
+    assert deployed_types_and_names(deployed.export()) == planned
+
+
+def test_second_preview_has_no_changes_and_no_mandatory_violation(deployed):
+    result = deployed.pulumi("preview", "--expect-no-changes", *deployed.policy_args, check=False)
+    assert result.code == 0, str(result)
+    assert "tradesense-policies" in result.output
+    assert "mandatory" not in result.output.lower(), str(result)
+
+
+def test_image_tag_change_updates_the_backend_and_replaces_the_migration_job(deployed):
+    deployed.pulumi("config", "set", "--path", "tradesense:app.backend.image.tag", "9.9.9")
+    try:
+        steps = json.loads(deployed.pulumi("preview", "--json").stdout)["steps"]
+    finally:
+        deployed.pulumi("config", "set", "--path", "tradesense:app.backend.image.tag", _committed_tag(deployed.stack))
+    changed = {(s["op"], s["urn"].split("::")[-1]) for s in steps if s["op"] != "same"}
+    assert changed == {
+        ("update", "tradesense-backend-deployment"),
+        ("replace", "tradesense-migrations-job"),
+    }, json.dumps([{k: s.get(k) for k in ("op", "urn", "diffReasons", "replaceReasons")} for s in steps if s["op"] != "same"], indent=1)
+
+
+def _committed_tag(stack: str) -> str:
+    doc = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return str(doc["tradesense:app"]["backend"]["image"]["tag"])
+
+
+def test_export_is_a_deployment_without_plain_text_secrets(deployed):
+    exported = deployed.export()
+    EXPORTS.mkdir(parents=True, exist_ok=True)
+    (EXPORTS / f"{deployed.stack}.json").write_text(json.dumps(exported, indent=2))
+    assert exported["version"] in (3, 4)
+    deployment = exported["deployment"]
+    assert deployment["secrets_providers"]["type"] == "passphrase"
+    assert {"manifest", "resources"} <= set(deployment)
+    for res in deployment["resources"]:
+        assert {"urn", "type"} <= set(res)
+    text = json.dumps(exported)
+    for key, value in TEST_SECRETS.items():
+        assert value not in text, key
+    for res in deployment["resources"]:
+        if res["type"] == "random:index/randomPassword:RandomPassword":
+            name = res["urn"].split("::")[-1]
+            generated = computed_outputs.computed(res["type"], name, {"length": res["inputs"]["length"]})["result"]
+            assert generated not in text, f"{name}'s generated password is in the export in plain text"
+    for marker in ("current-context", "certificate-authority-data", "clusterCaCertificate\": \"LS0"):
+        assert marker not in text, f"a kubeconfig ({marker}) is in the export in plain text"
+
+
+def test_drift_in_the_fake_cloud_is_found_by_a_refreshing_preview(deployed):
+    typ, path = DRIFT[deployed.stack]
+    records = deployed.cloud()
+    original = json.loads(json.dumps(records))
+    urn = next(u for u in records if u.split("::")[-2].endswith(typ))
+    target = records[urn]["outputs"]
+    for part in path[:-1]:
+        target = target[part][0] if isinstance(target[part], list) else target[part]
+    target[path[-1]] = 99 if path[-1] != "data" else {"drifted": "by hand"}
+    deployed.write_cloud(records)
+    try:
+        result = deployed.pulumi("preview", "--refresh", "--expect-no-changes", check=False)
+    finally:
+        deployed.write_cloud(original)
+    assert result.code != 0, str(result)
+    assert urn.split("::")[-1] in result.output, str(result)
+
+
+def test_destroy(deployed):
+    protected = [(r["type"], r["name"]) for r in deployed.plan["resources"] if r["protect"]]
+    if deployed.stack == "prod":
+        result = deployed.pulumi("destroy", "--yes", check=False)
+        assert result.code != 0
+        assert protected, "prod protects nothing"
+        for _, name in protected:
+            assert name in result.output, f"{name} is protected but the destroy error does not name it\n{result}"
+    elif deployed.stack == "dev":
+        assert not protected
+        deployed.pulumi("destroy", "--yes")
+        assert deployed.export()["deployment"].get("resources", []) == []
+        assert deployed.cloud() == {}
+    else:
+        pytest.skip("staging keeps its deployment (destroy is shown on dev and prod)")
+
+
+def test_passphrase_and_secret_values_never_appear_in_a_log(deployed):
+    logs = deployed.all_logs()
+    assert logs.strip()
+    assert deployed.passphrase not in logs
+    for key, value in TEST_SECRETS.items():
+        assert value not in logs, key
+    assert deployed.passphrase not in deployed.cloud_file.read_text()
+    for value in TEST_SECRETS.values():
+        assert value not in deployed.cloud_file.read_text()
