@@ -19,6 +19,7 @@ DOKS_VERSIONS = ["1.36.1-do.0", "1.35.3-do.1", "1.35.1-do.0", "1.34.5-do.2"]
 # Outputs a real provider marks secret (its schema's `secret: true`); the fake provider wraps them.
 SECRET_OUTPUTS = {
     "random:index/randomPassword:RandomPassword": ("result", "bcryptHash"),
+    "digitalocean:index/kubernetesCluster:KubernetesCluster": ("kubeConfigs",),
 }
 
 

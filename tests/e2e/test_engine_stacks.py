@@ -8,6 +8,7 @@ file order.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,6 @@ from tests.conftest import STACKS, TEST_SECRETS
 from tests.e2e.harness import ROOT, Project, deployed_types_and_names, require_engine
 from tools import computed_outputs
 
-pytestmark = pytest.mark.e2e
 EXPORTS = ROOT / "build" / "e2e" / "exports"
 # One resource per stack whose record in the fake cloud a test edits (drift), and the field.
 DRIFT = {
@@ -29,11 +29,14 @@ DRIFT = {
 }
 
 
-def offline_plan(stack: str, out: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "tools.plan", "--stack", stack, "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads((out / "plan.json").read_text())
+def start_offline_plan(stack: str, out: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tools.plan", "--stack", stack, "--out", str(out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def preview_steps(result) -> set[tuple[str, str]]:
+    """(op, name) of every step of a `preview --json` that changes something (refresh steps only read)."""
+    return {(s["op"], s["urn"].split("::")[-1]) for s in json.loads(result.stdout)["steps"] if s["op"] not in ("same", "refresh")}
 
 
 @pytest.fixture(scope="module", params=STACKS)
@@ -41,9 +44,12 @@ def deployed(request, tmp_path_factory):
     cli = require_engine()
     stack = request.param
     project = Project(cli, stack, tmp_path_factory.mktemp(f"e2e-{stack}"))
+    plan = start_offline_plan(stack, project.base / "plan")  # runs beside the engine
     project.init(TEST_SECRETS)
     project.first_up = project.pulumi("up", "--yes", *project.policy_args)
-    project.plan = offline_plan(stack, project.base / "plan")
+    output, _ = plan.communicate(timeout=900)
+    assert plan.returncode == 0, output
+    project.plan = json.loads((project.base / "plan" / "plan.json").read_text())
     return project
 
 
@@ -71,14 +77,15 @@ def test_second_preview_has_no_changes_and_no_mandatory_violation(deployed):
 def test_image_tag_change_updates_the_backend_and_replaces_the_migration_job(deployed):
     deployed.pulumi("config", "set", "--path", "tradesense:app.backend.image.tag", "9.9.9")
     try:
-        steps = json.loads(deployed.pulumi("preview", "--json").stdout)["steps"]
+        result = deployed.pulumi("preview", "--json")
     finally:
         deployed.pulumi("config", "set", "--path", "tradesense:app.backend.image.tag", _committed_tag(deployed.stack))
-    changed = {(s["op"], s["urn"].split("::")[-1]) for s in steps if s["op"] != "same"}
-    assert changed == {
+    assert preview_steps(result) == {
         ("update", "tradesense-backend-deployment"),
         ("replace", "tradesense-migrations-job"),
-    }, json.dumps([{k: s.get(k) for k in ("op", "urn", "diffReasons", "replaceReasons")} for s in steps if s["op"] != "same"], indent=1)
+    }
+    steps = {s["urn"].split("::")[-1]: s for s in json.loads(result.stdout)["steps"]}
+    assert steps["tradesense-migrations-job"]["replaceReasons"] == ["metadata"]  # the Job is named after the image
 
 
 def _committed_tag(stack: str) -> str:
@@ -119,11 +126,12 @@ def test_drift_in_the_fake_cloud_is_found_by_a_refreshing_preview(deployed):
     target[path[-1]] = 99 if path[-1] != "data" else {"drifted": "by hand"}
     deployed.write_cloud(records)
     try:
-        result = deployed.pulumi("preview", "--refresh", "--expect-no-changes", check=False)
+        result = deployed.pulumi("preview", "--refresh", "--expect-no-changes", "--json", check=False)
     finally:
         deployed.write_cloud(original)
     assert result.code != 0, str(result)
-    assert urn.split("::")[-1] in result.output, str(result)
+    assert "no changes were expected" in result.output
+    assert preview_steps(result) == {("update", urn.split("::")[-1])}
 
 
 def test_destroy(deployed):
@@ -132,15 +140,17 @@ def test_destroy(deployed):
         result = deployed.pulumi("destroy", "--yes", check=False)
         assert result.code != 0
         assert protected, "prod protects nothing"
-        for _, name in protected:
-            assert name in result.output, f"{name} is protected but the destroy error does not name it\n{result}"
-    elif deployed.stack == "dev":
-        assert not protected
+        # The engine stops at the first protected resources it reaches and names each of them.
+        refused = set(re.findall(r"resource \"urn:pulumi:[^\"]*::([^\"]+)\" cannot be deleted\s+because it is protected", result.output))
+        assert refused, str(result)
+        assert refused <= {name for _, name in protected}
+        remaining = deployed_types_and_names(deployed.export())
+        assert set(protected) <= remaining, "a protected resource was deleted"
+    else:
+        assert not protected, f"{deployed.stack} protects {protected}"
         deployed.pulumi("destroy", "--yes")
         assert deployed.export()["deployment"].get("resources", []) == []
-        assert deployed.cloud() == {}
-    else:
-        pytest.skip("staging keeps its deployment (destroy is shown on dev and prod)")
+        assert deployed.cloud() == {}, "the fake cloud still holds resources after destroy"
 
 
 def test_passphrase_and_secret_values_never_appear_in_a_log(deployed):

@@ -193,7 +193,7 @@ class FakeProvider(ProviderServicer):
         config = reveal(to_dict(request.args)) or {}
         variables = dict(request.variables)
         self.region = config.get("region") or variables.get(f"{self.package}:config:region") or self.region
-        return proto.ConfigureResponse(acceptSecrets=True, acceptResources=True, supportsPreview=False)
+        return proto.ConfigureResponse(acceptSecrets=True, acceptResources=True, supportsPreview=True)
 
     async def Invoke(self, request, context):
         args = reveal(to_dict(request.args))
@@ -279,15 +279,20 @@ class FakeProvider(ProviderServicer):
 
     async def Create(self, request, context):
         inputs = to_dict(request.properties)
+        if request.preview:
+            # Like a real provider: what the cloud computes is unknown until it exists.
+            return proto.CreateResponse(id="", properties=to_struct(inputs))
         rid, outputs = self._outputs(request, inputs)
-        if not request.preview:
-            self.cloud.put(request.urn, rid, outputs)
+        self.cloud.put(request.urn, rid, outputs)
         return proto.CreateResponse(id=rid, properties=to_struct(outputs))
 
     async def Update(self, request, context):
-        _, outputs = self._outputs(request, to_dict(request.news))
-        if not request.preview:
-            self.cloud.put(request.urn, request.id, outputs)
+        news = to_dict(request.news)
+        if request.preview:
+            # Like a bridged provider's plan: computed outputs keep their current values.
+            return proto.UpdateResponse(properties=to_struct({**to_dict(request.olds), **news}))
+        _, outputs = self._outputs(request, news)
+        self.cloud.put(request.urn, request.id, outputs)
         return proto.UpdateResponse(properties=to_struct(outputs))
 
     async def Read(self, request, context):
@@ -297,8 +302,12 @@ class FakeProvider(ProviderServicer):
         previous = to_dict(request.properties)
         outputs = restore_secrets(record["outputs"], previous)
         old_inputs = to_dict(request.inputs)
-        # Inputs as the cloud now has them, so the next diff against the program shows drift.
-        inputs = {k: outputs.get(k, v) for k, v in old_inputs.items()}
+        # Inputs as the cloud now has them: an input whose output changed behind Pulumi's back
+        # takes the cloud's value, so the next diff against the program shows the drift.
+        inputs = {
+            k: outputs[k] if k in outputs and reveal(outputs[k]) != reveal(previous.get(k)) else v
+            for k, v in old_inputs.items()
+        }
         return proto.ReadResponse(id=request.id, properties=to_struct(outputs), inputs=to_struct(inputs))
 
     async def Delete(self, request, context):
