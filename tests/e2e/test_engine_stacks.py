@@ -27,6 +27,12 @@ DRIFT = {
     "staging": ("digitalocean:index/kubernetesCluster:KubernetesCluster", ("nodePool", "maxNodes")),
     "dev": ("kubernetes:core/v1:ConfigMap", ("data",)),
 }
+# A field each stack's program puts in ignoreChanges, and a value the cloud moved it to.
+IGNORED = {
+    "prod": ("aws:eks/nodeGroup:NodeGroup", ("scalingConfig", "desiredSize"), 7),
+    "staging": ("digitalocean:index/kubernetesCluster:KubernetesCluster", ("nodePool", "nodeCount"), 7),
+    "dev": ("kubernetes:apps/v1:StatefulSet", ("spec", "volumeClaimTemplates"), []),
+}
 
 
 def start_offline_plan(stack: str, out: Path) -> subprocess.Popen:
@@ -115,20 +121,32 @@ def test_export_is_a_deployment_without_plain_text_secrets(deployed):
         assert marker not in text, f"a kubeconfig ({marker}) is in the export in plain text"
 
 
-def test_drift_in_the_fake_cloud_is_found_by_a_refreshing_preview(deployed):
-    typ, path = DRIFT[deployed.stack]
+def _drift_preview(deployed, typ: str, path: tuple[str, ...], value):
+    """Change one field of the fake cloud's record of a `typ` resource, then preview with refresh."""
     records = deployed.cloud()
     original = json.loads(json.dumps(records))
     urn = next(u for u in records if u.split("::")[-2].endswith(typ))
     target = records[urn]["outputs"]
     for part in path[:-1]:
         target = target[part][0] if isinstance(target[part], list) else target[part]
-    target[path[-1]] = 99 if path[-1] != "data" else {"drifted": "by hand"}
+    target[path[-1]] = value
     deployed.write_cloud(records)
     try:
-        result = deployed.pulumi("preview", "--refresh", "--expect-no-changes", "--json", check=False)
+        return urn, deployed.pulumi("preview", "--refresh", "--expect-no-changes", "--json", check=False)
     finally:
         deployed.write_cloud(original)
+
+
+def test_changes_the_program_ignores_are_not_drift(deployed):
+    """What an autoscaler or a by-hand volume resize changes is in `ignoreChanges` (through the engine)."""
+    typ, path, value = IGNORED[deployed.stack]
+    _, result = _drift_preview(deployed, typ, path, value)
+    assert result.code == 0, str(result)
+
+
+def test_drift_in_the_fake_cloud_is_found_by_a_refreshing_preview(deployed):
+    typ, path = DRIFT[deployed.stack]
+    urn, result = _drift_preview(deployed, typ, path, 99 if path[-1] != "data" else {"drifted": "by hand"})
     assert result.code != 0, str(result)
     assert "no changes were expected" in result.output
     assert preview_steps(result) == {("update", urn.split("::")[-1])}
