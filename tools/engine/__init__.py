@@ -70,7 +70,7 @@ def build_cli(log=print) -> Path:
     BIN.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CGO_ENABLED": "0"}
     cmd = [
-        go, "build", "-trimpath", "-tags", "osusergo,grpcnotrace",
+        go, "build", "-trimpath", "-buildvcs=false", "-tags", "osusergo,grpcnotrace",
         "-ldflags", f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={version}",
         "-o", str(CLI), MAIN_PACKAGE,
     ]
