@@ -45,7 +45,9 @@ class Project:
     def __post_init__(self) -> None:
         self.dir = self.base / "project"
         shutil.copytree(ROOT, self.dir, ignore=COPY_IGNORE)
+        # Pulumi.yaml and PulumiPolicy.yaml both name `venv` (an installed CLI's language host uses them).
         (self.dir / "venv").symlink_to(ROOT / "venv")
+        (self.dir / "policies" / "venv").symlink_to(ROOT / "venv")
         self.cloud_file = self.base / "fake-cloud.json"
         self.env = offline_env(self.base / "pulumi-home", self.passphrase)
         self.env["TRADESENSE_FAKE_CLOUD"] = str(self.cloud_file)
