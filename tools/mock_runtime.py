@@ -9,7 +9,6 @@ shaped like the real ones (ARNs, endpoints, OIDC issuers, DOKS versions).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import runpy
 from dataclasses import dataclass, field
@@ -21,14 +20,12 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.sync_await import _sync_await
 
+from tools import computed_outputs
+from tools.computed_outputs import ACCOUNT, DEFAULT_REGION, DOKS_VERSIONS, ZONES  # noqa: F401 (re-exported)
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_SIG = rpc._special_sig_key
 SECRET_MARK = rpc._special_secret_sig
-ACCOUNT = "111122223333"
-ZONES = {
-    "us-east-1": ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1f"],
-}
-DOKS_VERSIONS = ["1.36.1-do.0", "1.35.3-do.1", "1.35.1-do.0", "1.34.5-do.2"]
 
 
 @dataclass
@@ -90,81 +87,21 @@ class Recording:
         ]
 
 
-def _fake_arn(service: str, region: str, resource: str) -> str:
-    return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
-
-
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()
-
-
 class RealisticMocks(pulumi.runtime.Mocks):
-    def __init__(self, recording: Recording, region: str = "us-east-1"):
+    """Answers from `tools.computed_outputs`, the table the fake provider plugins share."""
+
+    def __init__(self, recording: Recording, region: str = DEFAULT_REGION):
         self.recording = recording
         self.region = region
 
     def call(self, args: pulumi_mocks.MockCallArgs):
         self.recording.calls.append((args.token, dict(args.args)))
-        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = ZONES.get(self.region, [f"{self.region}{s}" for s in "abc"])
-            return {"names": names, "zoneIds": [f"use1-az{i + 1}" for i in range(len(names))], "id": self.region}
-        if args.token == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
-            prefix = args.args.get("versionPrefix", "")
-            valid = [v for v in DOKS_VERSIONS if v.startswith(prefix)]
-            return {"latestVersion": valid[0] if valid else "", "validVersions": valid, "versionPrefix": prefix, "id": prefix}
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDAEXAMPLE", "id": ACCOUNT}
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region, "id": self.region}
-        return {}
+        return computed_outputs.invoke(args.token, dict(args.args), self.region)
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         inputs = dict(args.inputs)
-        name = inputs.get("name") if isinstance(inputs.get("name"), str) else args.name
-        rid = f"{args.name}-id"
-        extra = self._computed(args.typ, name, inputs, args.name)
-        if args.typ == "aws:kms/key:Key":
-            rid = _digest(args.name)[:8] + "-" + _digest(args.name)[8:12] + "-4000-8000-" + _digest(args.name)[12:24]
-        return rid, {**inputs, **extra}
-
-    def _computed(self, typ: str, name: str, inputs: dict, logical: str) -> dict:
-        r = self.region
-        if typ == "aws:eks/cluster:Cluster":
-            oidc_id = _digest(name)[:32].upper()
-            return {
-                "arn": _fake_arn("eks", r, f"cluster/{name}"),
-                "endpoint": f"https://{oidc_id}.gr7.{r}.eks.amazonaws.com",
-                "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="},
-                "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{r}.amazonaws.com/id/{oidc_id}"}]}],
-                "vpcConfig": {**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{_digest(name)[:17]}"},
-                "status": "ACTIVE",
-            }
-        if typ == "aws:iam/role:Role":
-            return {"arn": f"arn:aws:iam::{ACCOUNT}:role/{logical}", "name": logical}
-        if typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
-            url = str(inputs.get("url", "")).removeprefix("https://")
-            return {"arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{url}", "url": url}
-        if typ == "aws:kms/key:Key":
-            return {"arn": _fake_arn("kms", r, f"key/{_digest(logical)[:36]}"), "keyId": _digest(logical)[:36]}
-        if typ == "aws:ec2/launchTemplate:LaunchTemplate":
-            return {"latestVersion": 1, "arn": _fake_arn("ec2", r, f"launch-template/lt-{_digest(logical)[:17]}")}
-        if typ in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
-            length = int(inputs.get("length", 32))
-            return {"result": (_digest("random", logical) * 4)[:length]}
-        if typ == "kubernetes:helm.sh/v3:Release":
-            return {"status": {"name": inputs.get("name", logical), "namespace": inputs.get("namespace", "default"), "status": "deployed", "version": inputs.get("version")}}
-        if typ.startswith("aws:"):
-            return {"arn": _fake_arn(typ.split(":")[1].split("/")[0], r, logical)}
-        if typ == "digitalocean:index/kubernetesCluster:KubernetesCluster":
-            cid = _digest(name)[:8] + "-" + _digest(name)[8:12] + "-4" + _digest(name)[12:15] + "-8" + _digest(name)[15:18] + "-" + _digest(name)[18:30]
-            return {
-                "endpoint": f"https://{cid}.k8s.ondigitalocean.com",
-                "kubeConfigs": [{"clusterCaCertificate": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==", "host": f"https://{cid}.k8s.ondigitalocean.com"}],
-                "urn": f"do:kubernetes:{cid}",
-            }
-        return {}
+        rid = computed_outputs.resource_id(args.typ, args.name, inputs)
+        return rid, {**inputs, **computed_outputs.computed(args.typ, args.name, inputs, self.region)}
 
 
 class _LogCollector(logging.Handler):
@@ -223,7 +160,7 @@ def run_program(
     program: Optional[Callable[[], None]] = None,
     project: str = "tradesense",
     preview: bool = True,
-    region: str = "us-east-1",
+    region: str = DEFAULT_REGION,
     recording: Optional[Recording] = None,
 ) -> Recording:
     """Run `program` (default: the project's `__main__.main`) and return what it registered.
