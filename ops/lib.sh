@@ -26,7 +26,11 @@ require_env() {
 
 # The AWS CLI against the configured S3 API (AWS S3, DigitalOcean Spaces or a dev endpoint).
 aws_s3() {
-  aws --only-show-errors ${S3_ENDPOINT_URL:+--endpoint-url "$S3_ENDPOINT_URL"} "$@"
+  local service="$1"
+  shift
+  # `aws s3 <cmd>` prints progress unless told not to.
+  [ "$service" != s3 ] || set -- "$1" --only-show-errors "${@:2}"
+  aws ${S3_ENDPOINT_URL:+--endpoint-url "$S3_ENDPOINT_URL"} "$service" "$@"
 }
 
 # Fail early, with the bucket's name, when the bucket is missing or unreachable.

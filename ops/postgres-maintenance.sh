@@ -4,6 +4,7 @@
 # (CronJob postgres-reindex).
 # Usage: postgres-maintenance.sh vacuum|reindex
 # Env: libpq's PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD (from the Secret), PGSSLMODE.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env PGHOST PGDATABASE PGUSER
 export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-10}"

@@ -7,6 +7,7 @@
 # Usage: postgres-restore.sh PGDATA [TARGET_TIME]
 # Env: BARMAN_DESTINATION (s3://bucket/postgres), BARMAN_SERVER_NAME, optional
 #      S3_ENDPOINT_URL, SCRATCH_PORT (default 54329), SCRATCH_SOCKET_DIR (default PGDATA/../run).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env BARMAN_DESTINATION BARMAN_SERVER_NAME
 pgdata="${1:?usage: postgres-restore.sh PGDATA [TARGET_TIME]}"

@@ -6,6 +6,7 @@
 # key and only then move redis/LATEST to it.
 # Env: REDIS_HOST, REDIS_PORT, REDISCLI_AUTH (from the Secret), BACKUP_BUCKET,
 #      optional S3_ENDPOINT_URL, BGSAVE_TIMEOUT_SECONDS (default 600), WORK_DIR (default /tmp).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env REDIS_HOST REDIS_PORT BACKUP_BUCKET
 timeout_s="${BGSAVE_TIMEOUT_SECONDS:-600}"

@@ -3,6 +3,7 @@
 # against its recorded sha256 and with redis-check-rdb. Used by the restore drill and by
 # `python -m tools.restore redis`.
 # Usage: redis-restore.sh DEST_DIR [KEY]      Env: BACKUP_BUCKET, optional S3_ENDPOINT_URL.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env BACKUP_BUCKET
 dest="${1:?usage: redis-restore.sh DEST_DIR [KEY]}"

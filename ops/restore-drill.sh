@@ -11,6 +11,7 @@
 #      DRILL_MAX_AGE_SECONDS, optional DRILL_FRESHNESS_QUERY (returns an age in seconds),
 #      DRILL_REDIS (true/false), BACKUP_BUCKET (for Redis), S3_ENDPOINT_URL,
 #      DRILL_RECOVERY_TIMEOUT_SECONDS (default 1800), WORK_DIR (default /tmp).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 here="$(dirname "$0")"
 require_env BARMAN_DESTINATION BARMAN_SERVER_NAME DRILL_DATABASE DRILL_TABLES DRILL_MAX_AGE_SECONDS

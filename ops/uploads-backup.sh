@@ -6,7 +6,9 @@
 # keeps its old version until the noncurrent-version lifecycle rule expires it. A manifest
 # (key TAB versionId of every live object) for the day records the exact state, so a chosen
 # day can be restored; uploads/manifests/LATEST moves only after the manifest is stored.
-# Env: UPLOADS_BUCKET, BACKUP_BUCKET, optional S3_ENDPOINT_URL, WORK_DIR.
+# Env: UPLOADS_BUCKET, BACKUP_BUCKET, optional S3_ENDPOINT_URL, WORK_DIR, BACKUP_DAY (default
+#      today, UTC; a re-run the same day replaces that day's manifest).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env UPLOADS_BUCKET BACKUP_BUCKET
 work="$(mktemp -d "${WORK_DIR:-/tmp}/uploads-backup.XXXXXX")"
@@ -25,7 +27,7 @@ aws_s3 s3api list-object-versions --bucket "$BACKUP_BUCKET" --prefix uploads/cur
 jq -r '.Versions // [] | map(select(.IsLatest)) | sort_by(.Key) | .[] | [.Key, .VersionId] | @tsv' \
   "$work/versions.json" > "$work/manifest.tsv"
 
-day="$(date -u +%Y-%m-%d)"
+day="${BACKUP_DAY:-$(date -u +%Y-%m-%d)}"
 key="uploads/manifests/${day}.tsv"
 put_verified "$work/manifest.tsv" "$BACKUP_BUCKET" "$key"
 set_latest "$BACKUP_BUCKET" uploads/manifests "$key"

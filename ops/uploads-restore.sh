@@ -3,6 +3,7 @@
 # prefix: every object of that day's manifest, at the recorded version.
 # Usage: uploads-restore.sh DAY TARGET_BUCKET [TARGET_PREFIX]
 # Env: BACKUP_BUCKET, optional S3_ENDPOINT_URL, WORK_DIR.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env BACKUP_BUCKET
 day="${1:?usage: uploads-restore.sh DAY TARGET_BUCKET [TARGET_PREFIX]}"

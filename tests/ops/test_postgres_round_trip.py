@@ -24,7 +24,8 @@ def trip(workspace: Workspace, s3, settings):
     s3.client().create_bucket(Bucket=bucket)
     wal_flags, data_flags = barman_flags(settings["configuration"])
     trip = RoundTrip(workspace, base_env(s3.endpoint), f"s3://{bucket}/postgres", wal_flags, data_flags)
-    source = trip.source(new_secret("pg-password"), settings["archive_timeout"])
+    password = new_secret("pg-password")
+    source = trip.source(password, settings["archive_timeout"])
     trip.seed(source)
     trip.base_backup(source)
     target_time = trip.write(source, 300)
@@ -32,7 +33,7 @@ def trip(workspace: Workspace, s3, settings):
     used_ref = sequence_position(source)[1]
     trip.write(source, 200)  # after the target: must not come back
     trip.archive_now(source)
-    trip.state = {"source": source, "target_time": target_time, "at_target": at_target, "used_ref": used_ref}
+    trip.state = {"source": source, "target_time": target_time, "at_target": at_target, "used_ref": used_ref, "password": password}
     return trip
 
 
@@ -109,3 +110,32 @@ def test_restore_drill_fails_on_a_missing_bucket(trip):
                        timeout=600)
     assert proc.returncode != 0
     assert "barman-cloud-restore failed" in proc.stderr
+
+
+def maintenance_env(trip, **extra):
+    source = trip.state["source"]
+    return {**trip.env, "PGHOST": "127.0.0.1", "PGPORT": str(source.port), "PGDATABASE": "tradesense",
+            "PGUSER": "postgres", "PGPASSWORD": trip.state["password"], **extra}
+
+
+@pytest.mark.parametrize("task", ["vacuum", "reindex"])
+def test_maintenance_runs_against_the_primary_without_printing_the_password(trip, task):
+    proc = trip.ws.run(["bash", "-x", script("postgres-maintenance.sh"), task], maintenance_env(trip))
+    assert proc.returncode == 0, proc.stderr
+    assert f"{task} of tradesense finished" in proc.stderr
+    assert_no_secret(proc.stdout, proc.stderr)
+
+
+def test_maintenance_with_bad_credentials_fails_clearly(trip):
+    proc = trip.ws.run(["bash", "-x", script("postgres-maintenance.sh"), "vacuum"], maintenance_env(trip, PGPASSWORD="wrong"))
+    assert proc.returncode != 0
+    assert "password authentication failed" in proc.stderr
+    assert_no_secret(proc.stdout, proc.stderr)
+
+
+def test_maintenance_against_an_unreachable_database_fails_clearly(trip):
+    from tools.local_servers import free_port
+
+    proc = trip.ws.run([script("postgres-maintenance.sh"), "reindex"], maintenance_env(trip, PGPORT=str(free_port())))
+    assert proc.returncode != 0
+    assert "reindex on tradesense at 127.0.0.1" in proc.stderr and "failed" in proc.stderr
