@@ -157,6 +157,8 @@ class RealisticMocks(pulumi.runtime.Mocks):
             return {"status": {"name": inputs.get("name", logical), "namespace": inputs.get("namespace", "default"), "status": "deployed", "version": inputs.get("version")}}
         if typ.startswith("aws:"):
             return {"arn": _fake_arn(typ.split(":")[1].split("/")[0], r, logical)}
+        if typ == "digitalocean:index/spacesKey:SpacesKey":  # issue 10: scoped Spaces keys
+            return {"accessKey": "DO00" + _digest(logical)[:16].upper(), "secretKey": _digest("spaces", logical)[:43]}
         if typ == "digitalocean:index/kubernetesCluster:KubernetesCluster":
             cid = _digest(name)[:8] + "-" + _digest(name)[8:12] + "-4" + _digest(name)[12:15] + "-8" + _digest(name)[15:18] + "-" + _digest(name)[18:30]
             return {

@@ -1,2 +1,16 @@
-def prod_backup_settings():
-    return {"configuration": {"wal": {"compression": "gzip"}, "data": {"compression": "gzip", "jobs": 2, "immediateCheckpoint": True}}, "archive_timeout": "5min"}
+"""The backup settings the program renders for prod (under mocks), for the real round trips."""
+
+from __future__ import annotations
+
+from tests.conftest import stack_config
+from tools.mock_runtime import run_program, unwrap_secrets
+
+
+def prod_backup_settings() -> dict:
+    recording = run_program(stack_config("prod"), "prod")
+    store = recording.one("kubernetes:barmancloud.cnpg.io/v1:ObjectStore")
+    cluster = recording.one("kubernetes:postgresql.cnpg.io/v1:Cluster")
+    return {
+        "configuration": unwrap_secrets(store.inputs["spec"]["configuration"]),
+        "archive_timeout": cluster.inputs["spec"]["postgresql"]["parameters"]["archive_timeout"],
+    }
