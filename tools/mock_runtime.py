@@ -155,6 +155,8 @@ class RealisticMocks(pulumi.runtime.Mocks):
             return {"result": (_digest("random", logical) * 4)[:length]}
         if typ == "kubernetes:helm.sh/v3:Release":
             return {"status": {"name": inputs.get("name", logical), "namespace": inputs.get("namespace", "default"), "status": "deployed", "version": inputs.get("version")}}
+        if typ == "aws:s3/bucket:Bucket":  # issue 10: S3 ARNs have no region or account
+            return {"arn": f"arn:aws:s3:::{inputs.get('bucket', logical)}", "bucket": inputs.get("bucket", logical)}
         if typ.startswith("aws:"):
             return {"arn": _fake_arn(typ.split(":")[1].split("/")[0], r, logical)}
         if typ == "digitalocean:index/spacesKey:SpacesKey":  # issue 10: scoped Spaces keys
