@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tests.conftest import stack_config
-from tools.mock_runtime import run_program, unwrap_secrets
+from tests.conftest import run_stack
+from tools.mock_runtime import unwrap_secrets
 
 
 def prod_backup_settings() -> dict:
-    recording = run_program(stack_config("prod"), "prod")
+    recording = run_stack("prod")
     store = recording.one("kubernetes:barmancloud.cnpg.io/v1:ObjectStore")
     cluster = recording.one("kubernetes:postgresql.cnpg.io/v1:Cluster")
     return {
