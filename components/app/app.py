@@ -125,6 +125,11 @@ class TradeSenseApp(pulumi.ComponentResource):
             database_url=secrets.database_url,
             depends_on=(*baseline, postgres.cluster),
         ), child)
+        # Uploaded files live in the uploads bucket; the backend reads and writes all of it.
+        uploads = bucket_access(
+            f"{name}-backend-uploads", storage,
+            StorageGrant("backend-uploads", namespace, BACKEND.name, {"uploads": ("",)}), placement, self,
+        ) if storage is not None else None
         backend = Backend(f"{name}-backend", BackendArgs(
             placement=placement,
             config=settings.backend,
@@ -132,6 +137,9 @@ class TradeSenseApp(pulumi.ComponentResource):
             log_level=settings.log_level,
             cors_origins=(f"https://{apex}", f"https://{www}"),
             secret_env=secrets.backend_env,
+            uploads_env=((({"name": "UPLOADS_BUCKET", "value": uploads.bucket("uploads")}, *uploads.job_env()))
+                         if uploads is not None else ()),
+            account_annotations=uploads.credentials.service_account_annotations if uploads is not None else None,
             # Roll out only after the schema is migrated and the data stores are up.
             depends_on=(*baseline, migrations.job, redis.store.stateful_set),
         ), child)

@@ -81,3 +81,15 @@ def test_backup_jobs_use_irsa_on_eks_and_key_secrets_on_doks(recordings):
     assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "restore-drill-object-storage"
     assert env["S3_ENDPOINT_URL"]["value"] == "https://nyc1.digitaloceanspaces.com"
     assert env["BARMAN_DESTINATION"]["value"] == "s3://tradesense-staging-backup/postgres"
+
+
+def test_backend_gets_the_uploads_bucket_through_its_identity(recordings):
+    (container,) = named(recordings["prod"], "Deployment", "backend")["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["UPLOADS_BUCKET"]["value"] == "tradesense-prod-uploads"
+    assert "AWS_ACCESS_KEY_ID" not in env
+    account = next(r.inputs for r in objects(recordings["prod"], "ServiceAccount") if r.inputs["metadata"]["name"] == "backend")
+    assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("-storage-backend-uploads-irsa")
+    (staging,) = named(recordings["staging"], "Deployment", "backend")["spec"]["template"]["spec"]["containers"]
+    staging_env = {e["name"]: e for e in staging["env"]}
+    assert staging_env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"]["name"] == "backend-uploads-object-storage"
