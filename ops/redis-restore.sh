@@ -13,5 +13,10 @@ mkdir -p "$dest"
 get_verified "$BACKUP_BUCKET" "$key" "$dest/dump.rdb.part"
 redis-check-rdb "$dest/dump.rdb.part" >"$dest/check.log" 2>&1 \
   || die "s3://${BACKUP_BUCKET}/${key} fails redis-check-rdb: $(tail -n 3 "$dest/check.log")"
+# With appendonly on, Redis would load its AOF and ignore the snapshot: keep the AOF aside.
+if [ -d "$dest/appendonlydir" ]; then
+  mv "$dest/appendonlydir" "$dest/appendonlydir.before-restore-$(date -u +%Y%m%dT%H%M%SZ)"
+  log "moved the existing appendonlydir aside so the snapshot is what loads"
+fi
 mv "$dest/dump.rdb.part" "$dest/dump.rdb"
 log "restored s3://${BACKUP_BUCKET}/${key} to ${dest}/dump.rdb"

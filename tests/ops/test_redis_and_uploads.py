@@ -44,9 +44,11 @@ def test_redis_snapshot_round_trip_byte_for_byte(workspace, env, s3, bucket, red
     stored = s3.client().get_object(Bucket=bucket, Key=key)["Body"].read()
 
     dest = workspace.dir(f"restored-{free_port()}")
+    workspace.dir(f"{dest.name}/appendonlydir")  # the live volume's AOF would win over the snapshot
     restore = workspace.run([script("redis-restore.sh"), dest], {**env, "BACKUP_BUCKET": bucket})
     assert restore.returncode == 0, restore.stderr
     assert (dest / "dump.rdb").read_bytes() == stored
+    assert not (dest / "appendonlydir").exists() and list(dest.glob("appendonlydir.before-restore-*"))
 
     copy = Redis(workspace, env, redis.password, name=f"copy-{free_port()}").start(directory=dest)
     assert copy.cli("DEBUG", "DIGEST") == redis.cli("DEBUG", "DIGEST")
