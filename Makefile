@@ -2,6 +2,10 @@
 PYTHON ?= python3
 VENV := venv
 CHECKOV_VENV := .venv-checkov
+# The job image's tools (ops/requirements.txt) on the system Python, so the unprivileged user
+# the round trips run Postgres as can execute them (a pyenv Python under /root is unreadable).
+OPS_PYTHON ?= /usr/bin/python3
+OPS_VENV := build/ops-venv
 STACK ?= staging
 
 .PHONY: plan test bench engine e2e
@@ -17,12 +21,17 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
+$(OPS_VENV)/.installed: ops/requirements.txt
+	$(OPS_PYTHON) -m venv $(OPS_VENV)
+	$(OPS_VENV)/bin/pip install --quiet --disable-pip-version-check -r ops/requirements.txt
+	touch $@
+
 plan: $(VENV)/.installed
 	$(VENV)/bin/python -m tools.plan --stack $(STACK)
 
 # `make test` includes tests/e2e (the real engine): it builds the engine first where it can
 # (outside CI, no Go and no Pulumi CLI means the e2e tests skip; under CI they fail).
-test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(OPS_VENV)/.installed
 	$(VENV)/bin/python -m tools.engine build --if-possible
 	$(VENV)/bin/python -m pytest -q
 

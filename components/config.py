@@ -40,6 +40,13 @@ class TradeSenseConfig(Section):
     def problems(self, env: Environment):
         from components.platform.autoscaling import CLUSTER_AUTOSCALER_IMAGES
 
+        backups = self.app.backups
+        if self.cluster.cloud == "existing" and backups.enabled and not (backups.endpoint and backups.bucket and backups.uploads_bucket):
+            yield "app.backups", (
+                "needs endpoint, bucket and uploadsBucket on an existing cluster (an S3-compatible store such as MinIO), "
+                "or enabled: false in dev")
+        if self.cluster.cloud != "existing" and (backups.endpoint or backups.bucket or backups.uploads_bucket):
+            yield "app.backups.endpoint", f"is only for existing clusters: {self.cluster.cloud} creates its own buckets; remove it"
         version = self.cluster.eks.version
         if self.cluster.cloud == "eks" and version not in CLUSTER_AUTOSCALER_IMAGES:
             yield "cluster.eks.version", (
@@ -95,6 +102,9 @@ SECRETS: dict[str, SecretSpec] = {
         SecretSpec("alertmanagerReceivers", "Alertmanager receivers (YAML list; see components/platform/alertmanager_config.py)",
                    STAGING_AND_PROD, example="$(cat receivers.yaml)", check=parse_receivers,
                    placeholder=RECEIVERS_PLACEHOLDER, env_check=check_receivers_for_env),
+        # Object storage credentials where no workload identity exists (checked in _secret_problems).
+        SecretSpec("backupAccessKeyId", "access key id of the dev S3-compatible endpoint (app.backups.endpoint)", example="minio"),
+        SecretSpec("backupSecretAccessKey", "secret key of the dev S3-compatible endpoint", example="..."),
     )
 }
 
@@ -299,6 +309,12 @@ def _secret_problems(settings: TradeSenseConfig, present: dict[str, pulumi.Outpu
         except ValueError as exc:
             problems.append(f"{spec.full_key} {exc}; set it with: {spec.set_command}")
     cluster = settings.cluster
+    if settings.app.backups.enabled and cluster.cloud == "existing":
+        problems.extend(
+            f"{SECRETS[key].full_key} is required for backups on an existing cluster ({SECRETS[key].purpose}); "
+            f"set it with: {SECRETS[key].set_command}"
+            for key in ("backupAccessKeyId", "backupSecretAccessKey") if key not in present
+        )
     if cluster.cloud != "existing" and "kubeconfig" in present:
         problems.append(
             f"{SECRETS['kubeconfig'].full_key} is set but cluster.cloud is '{cluster.cloud}' (it only adopts an existing "

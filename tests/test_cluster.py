@@ -53,7 +53,7 @@ class TestEksProd:
         assert vpc["endpointPrivateAccess"] is True
         assert vpc["endpointPublicAccess"] is True
         assert vpc["publicAccessCidrs"] == ["198.51.100.0/24"]
-        key = rec.one("aws:kms/key:Key")
+        key = rec.one("aws:kms/key:Key", "tradesense-prod-secrets-key")
         assert key.inputs["enableKeyRotation"] is True
         assert cluster.inputs["encryptionConfig"] == {"provider": {"keyArn": key.outputs["arn"]}, "resources": ["secrets"]}
         assert cluster.inputs["version"] == "1.35"
@@ -177,8 +177,9 @@ class TestEksProd:
                 assert _provider_urn(resource.provider) == aws_provider.urn, resource.name
 
     def test_prod_protects_cluster_key_and_node_group(self, rec):
-        for type_ in (EKS, "aws:kms/key:Key", "aws:eks/nodeGroup:NodeGroup"):
+        for type_ in (EKS, "aws:eks/nodeGroup:NodeGroup"):
             assert rec.one(type_).protect, type_
+        assert all(key.protect for key in rec.of_type("aws:kms/key:Key"))
         assert rec.one(EKS).inputs["deletionProtection"] is True
 
     def test_non_prod_eks_is_not_protected(self):

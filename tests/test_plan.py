@@ -219,6 +219,7 @@ def test_exit_1_when_a_change_makes_pods_privileged(tmp_path):
     privileged = [v for v in violations if v["policy"] == "k8s-pod-disallow-privileged"]
     names = {v["resource_name"] for v in privileged}
     # Every pod-bearing workload of the app is named, not just one.
-    assert {"tradesense-backend-deployment", "tradesense-frontend-deployment", "tradesense-postgres-stateful-set"} <= names
+    assert {"tradesense-backend-deployment", "tradesense-frontend-deployment", "tradesense-redis-stateful-set",
+            "tradesense-backups-redis-backup"} <= names
     assert all(v["enforcement"] == "mandatory" for v in privileged)
     assert "[k8s-pod-disallow-privileged]" in proc.stdout

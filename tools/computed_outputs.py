@@ -90,6 +90,8 @@ def computed(typ: str, logical: str, inputs: dict, region: str = DEFAULT_REGION)
                 "bucketRegionalDomainName": f"{bucket}.s3.{r}.amazonaws.com", "region": r}
     if typ.startswith("aws:"):
         return {"arn": _fake_arn(typ.split(":")[1].split("/")[0], r, logical)}
+    if typ == "digitalocean:index/spacesKey:SpacesKey":
+        return {"accessKey": "DO00" + _digest(logical)[:16].upper(), "secretKey": _digest("spaces", logical)[:43]}
     if typ == "digitalocean:index/kubernetesCluster:KubernetesCluster":
         cid = _uuid(name)
         return {

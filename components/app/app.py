@@ -13,6 +13,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.app.backend import Backend, BackendArgs
+from components.app.backups import BackupJobs, BackupJobsArgs
+from components.app.object_store import bucket_access
 from components.app.config import AppConfig
 from components.app.frontend import Frontend, FrontendArgs
 from components.app.migrations import Migrations, MigrationsArgs
@@ -22,8 +24,9 @@ from components.app.placement import Placement
 from components.app.postgres import Postgres, PostgresArgs
 from components.app.redis import Redis, RedisArgs
 from components.app.routing import Routing, RoutingArgs
-from components.app.secrets import CONFIG_SECRET_ENV, AppSecrets, AppSecretsArgs
-from components.app.workloads import BACKEND, POSTGRES, REDIS, service_host
+from components.app.secrets import CONFIG_SECRET_ENV, POSTGRES_SECRET, AppSecrets, AppSecretsArgs
+from components.app.workloads import BACKEND, POSTGRES, POSTGRES_RW, REDIS, service_host
+from components.cluster.interface import ObjectStorage, StorageGrant
 from components.config_base import Environment
 from components.platform.interface import PlatformInterface
 
@@ -45,6 +48,8 @@ class TradeSenseAppArgs:
     platform: PlatformInterface
     # ClusterInterface.workloads_ready: what pod-running objects wait for.
     workloads_ready: tuple[pulumi.Resource, ...] = ()
+    # Backup and uploads buckets; None when backups are off (dev only).
+    object_storage: Optional[ObjectStorage] = None
 
 
 class TradeSenseApp(pulumi.ComponentResource):
@@ -72,13 +77,15 @@ class TradeSenseApp(pulumi.ComponentResource):
             edge_pod_labels=platform.edge.pod_labels,
             prometheus_namespace=platform.monitoring_namespace,
             prometheus_pod_labels=platform.prometheus_pod_labels,
+            postgres_operator=platform.postgres_operator,
+            object_store_port=args.object_storage.endpoint_port if args.object_storage else None,
         ), child)
         secrets = AppSecrets(f"{name}-secrets", AppSecretsArgs(
             placement=placement,
             database=settings.postgres.database,
             database_user=settings.postgres.user,
-            database_host=service_host(POSTGRES, namespace),
-            database_port=POSTGRES.port,
+            database_host=service_host(POSTGRES_RW, namespace),
+            database_port=POSTGRES_RW.port,
             redis_host=service_host(REDIS, namespace),
             redis_port=REDIS.port,
             config_secrets=args.config_secrets,
@@ -86,12 +93,23 @@ class TradeSenseApp(pulumi.ComponentResource):
         ), child)
         baseline = (*network.policies, *secrets.secrets)
 
+        storage = args.object_storage
+        assert platform.postgres_operator is not None, "the platform installs CloudNativePG"
+        postgres_access = bucket_access(
+            f"{name}-postgres", storage,
+            StorageGrant("postgres", namespace, POSTGRES.name, {"backup": ("postgres/",)}), placement, self,
+        ) if storage is not None else None
         postgres = Postgres(f"{name}-postgres", PostgresArgs(
             placement=placement,
             config=settings.postgres,
-            password=secrets.postgres_password,
+            backups=settings.backups,
+            instances=settings.postgres.instance_count(args.environment),
+            credentials_secret=POSTGRES_SECRET,
             storage_class=args.storage_class,
-            retain_data=args.protect,
+            protect=args.protect,
+            operator=platform.postgres_operator,
+            backup_access=postgres_access,
+            monitoring_crds=platform.monitoring_crds,
             depends_on=baseline,
         ), child)
         redis = Redis(f"{name}-redis", RedisArgs(
@@ -108,8 +126,13 @@ class TradeSenseApp(pulumi.ComponentResource):
             backend=settings.backend,
             config=settings.migrations,
             database_url=secrets.database_url,
-            depends_on=(*baseline, postgres.store.stateful_set),
+            depends_on=(*baseline, postgres.cluster),
         ), child)
+        # Uploaded files live in the uploads bucket; the backend reads and writes all of it.
+        uploads = bucket_access(
+            f"{name}-backend-uploads", storage,
+            StorageGrant("backend-uploads", namespace, BACKEND.name, {"uploads": ("",)}), placement, self,
+        ) if storage is not None else None
         backend = Backend(f"{name}-backend", BackendArgs(
             placement=placement,
             config=settings.backend,
@@ -117,6 +140,9 @@ class TradeSenseApp(pulumi.ComponentResource):
             log_level=settings.log_level,
             cors_origins=(f"https://{apex}", f"https://{www}"),
             secret_env=secrets.backend_env,
+            uploads_env=((({"name": "UPLOADS_BUCKET", "value": uploads.bucket("uploads")}, *uploads.job_env()))
+                         if uploads is not None else ()),
+            account_annotations=uploads.credentials.service_account_annotations if uploads is not None else None,
             # Roll out only after the schema is migrated and the data stores are up.
             depends_on=(*baseline, migrations.job, redis.store.stateful_set),
         ), child)
@@ -140,13 +166,23 @@ class TradeSenseApp(pulumi.ComponentResource):
             depends_on=(backend.workload.service, frontend.workload.service),
         ), child)
 
+        BackupJobs(f"{name}-backups", BackupJobsArgs(
+            placement=placement,
+            image=settings.backups.job_image.ref,
+            backups=settings.backups,
+            postgres=settings.postgres,
+            postgres_credentials=POSTGRES_SECRET,
+            redis_password=secrets.redis_password,
+            storage=storage,
+            depends_on=(*baseline, postgres.cluster),
+        ), child)
+
         Observability(f"{name}-observability", ObservabilityArgs(
             placement=placement,
             monitoring_crds=platform.monitoring_crds,
             monitoring_labels=platform.monitoring_labels,
             dashboard_label=platform.dashboard_label,
-            # `app.postgres.instances` arrives with the CloudNativePG cluster (issue 10).
-            postgres_instances=getattr(settings.postgres, "instances", 1),
+            postgres_instances=settings.postgres.instance_count(args.environment),
             depends_on=(backend.workload.service,),
         ), child)
 
@@ -166,4 +202,5 @@ def build_app(cfg: "StackConfig", cluster: "ClusterInterface", platform: Platfor
         storage_class=cluster.storage_class,
         workloads_ready=cluster.workloads_ready,
         platform=platform,
+        object_storage=cluster.object_storage,
     ))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 import pulumi
 
@@ -30,6 +30,10 @@ class BackendArgs:
     # secretKeyRef env entries: DATABASE_URL, REDIS_URL, JWT_SECRET_KEY, Stripe, Sentry.
     secret_env: tuple[dict, ...]
     depends_on: tuple[pulumi.Resource, ...] = ()
+    # Uploads bucket contract: UPLOADS_BUCKET (+ S3 endpoint/region, keys by secretKeyRef
+    # without workload identity) and the ServiceAccount's IRSA annotation on EKS.
+    uploads_env: tuple[dict, ...] = ()
+    account_annotations: Optional[Mapping[str, Any]] = None
 
 
 def backend_pod(args: BackendArgs) -> PodSpec:
@@ -46,6 +50,7 @@ def backend_pod(args: BackendArgs) -> PodSpec:
             {"name": "LOG_LEVEL", "value": args.log_level},
             {"name": "CORS_ORIGINS", "value": ",".join(args.cors_origins)},
             *args.secret_env,
+            *args.uploads_env,
         ),
         scratch=(
             Scratch("tmp", "/tmp", "256Mi"),
@@ -79,6 +84,7 @@ class Backend(pulumi.ComponentResource):
         self.workload = web_workload(
             name,
             self,
-            WebWorkloadArgs(args.placement, backend_pod(args), args.config.autoscaling, args.depends_on),
+            WebWorkloadArgs(args.placement, backend_pod(args), args.config.autoscaling, args.depends_on,
+                            args.account_annotations),
         )
         self.register_outputs({"service": BACKEND.name, "port": BACKEND.port})

@@ -26,7 +26,7 @@ EvictionPolicy = Literal[
 # `digest` per stack (`crane digest docker.io/library/postgres:15.18-trixie`) to pin content.
 # Postgres also pins the Debian release: a glibc upgrade changes collation order, which
 # silently corrupts text indexes, so moving off trixie must be a deliberate REINDEX event.
-POSTGRES_IMAGE = ("docker.io/library/postgres", "15.18-trixie")
+POSTGRES_IMAGE = ("ghcr.io/cloudnative-pg/postgresql", "15.18-minimal-trixie")
 REDIS_IMAGE = ("docker.io/library/redis", "7.4.10")
 
 
@@ -150,13 +150,23 @@ class DataStore(Section):
 
 
 class PostgresConfig(DataStore):
+    # CloudNativePG's PostgreSQL 15 operand image (minimal, Debian trixie), pinned by tag.
     image: PostgresImage = PostgresImage()
+    # Instances of the CNPG Cluster: 3 in prod (one per zone), 1 elsewhere when unset.
+    instances: Optional[int] = Field(None, ge=1, le=9)
     storage: str = Field("10Gi", pattern=MEMORY_PATTERN)
     resources: Resources = _resources("500m", "1Gi", "2000m", "2Gi")
     database: str = Field("tradesense", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     user: str = Field("tradesense", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     # Must cover every backend pod's pool at maxReplicas, plus migrations, backups and admin.
     max_connections: int = Field(100, ge=20, le=5000)
+
+    def instance_count(self, env: Environment) -> int:
+        return self.instances if self.instances is not None else (3 if env == "prod" else 1)
+
+    def problems(self, env: Environment) -> Iterable[Problem]:
+        if env == "prod" and self.instance_count(env) < 3:
+            yield "instances", f"must be >= 3 in prod: one per zone, with a synchronous standby (got {self.instances})"
 
 
 class RedisConfig(DataStore):
@@ -165,6 +175,48 @@ class RedisConfig(DataStore):
     resources: Resources = _resources("100m", "256Mi", "500m", "512Mi")
     # The guide uses Redis as a cache (hit-rate target > 80%): evict least-recently-used keys.
     maxmemory_policy: EvictionPolicy = "allkeys-lru"
+
+
+Compression = Literal["gzip", "bzip2"]
+
+
+class JobImage(Image):
+    # Built from ops/Dockerfile: the tools the ops/ scripts call, and nothing else.
+    repository: str = Field("ghcr.io/tradesense/ops-jobs", pattern=REPOSITORY_PATTERN)
+    tag: Optional[str] = Field("1.0.0", pattern=TAG_PATTERN)
+
+
+class DrillConfig(Section):
+    # Tables that must exist and hold rows in every restored backup.
+    tables: list[str] = Field(default_factory=lambda: ["alembic_version"], min_length=1)
+    # The newest restored transaction may be at most this old (daily base backup + WAL).
+    max_age_hours: int = Field(26, ge=1, le=24 * 14)
+
+
+class BackupsConfig(Section):
+    """Backups of Postgres (WAL + daily base backups), Redis and uploads to object storage."""
+
+    # Only dev may turn backups off.
+    enabled: bool = True
+    # Point-in-time recovery window: base backups and WAL older than this are deleted.
+    retention_days: int = Field(30, ge=1, le=3650)
+    wal_compression: Compression = "gzip"
+    data_compression: Compression = "gzip"
+    # Upper bound of the RPO when every instance is lost: a WAL segment ships at least this often.
+    archive_timeout_seconds: int = Field(300, ge=30, le=300)
+    # Dev only (existing clusters): an S3-compatible endpoint and its existing buckets; the key
+    # pair comes from the secrets tradesense:backupAccessKeyId / backupSecretAccessKey.
+    endpoint: Optional[str] = Field(None, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?/?$")
+    region: str = "us-east-1"
+    bucket: Optional[str] = Field(None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    uploads_bucket: Optional[str] = Field(None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    drill: DrillConfig = DrillConfig()
+    job_image: JobImage = JobImage()
+
+    def problems(self, env: Environment) -> Iterable[Problem]:
+        if not self.enabled and env != "dev":
+            yield "enabled", (f"must be true in {env}: without backups one lost volume or bad migration loses the "
+                              "trading data (only dev may turn backups off)")
 
 
 class AppConfig(Section):
@@ -176,6 +228,7 @@ class AppConfig(Section):
     migrations: MigrationsConfig = MigrationsConfig()
     postgres: PostgresConfig = PostgresConfig()
     redis: RedisConfig = RedisConfig()
+    backups: BackupsConfig = BackupsConfig()
 
     def problems(self, env: Environment) -> Iterable[Problem]:
         key = self.stripe_publishable_key

@@ -4,12 +4,15 @@ the flows the application needs.
   DNS                 every pod -> kube-system/kube-dns :53 UDP+TCP
   frontend :3000      <- edge
   backend  :8000      <- frontend, edge, Prometheus
-  postgres :5432      <- backend, migrations, backup/maintenance pods
+  postgres :5432      <- backend, migrations, backup/maintenance pods, other instances (replication)
+  postgres :5432,8000 <- the CloudNativePG operator (cnpg-system); :9187 <- Prometheus
+  postgres egress     -> other instances :5432/:8000, the Kubernetes API (:443/:6443, the
+                         instance manager watches its Cluster) and the object store (WAL, backups)
   redis    :6379      <- backend, backup/maintenance pods
   frontend egress     -> backend :8000 (server-side rendering)
   backend egress      -> postgres, redis, and HTTPS (443) to public addresses only
   migrations egress   -> postgres
-  backup/maintenance  -> postgres, redis (their other egress, e.g. object storage, is theirs)
+  backup/maintenance  -> postgres, redis; backup pods also -> the object store
   ACME solver :8089   <- edge (cert-manager HTTP-01 challenges for certificates in this namespace)
 
 Public addresses exclude private, carrier-grade NAT and link-local ranges (IPv4 and IPv6):
@@ -32,6 +35,7 @@ import pulumi_kubernetes as k8s
 
 from components.app.monitoring_policies import monitoring_allow_specs
 from components.app.placement import Placement
+from components.platform.interface import PostgresOperator
 from components.app.workloads import (
     BACKEND,
     DATA_STORE_CLIENT_COMPONENTS,
@@ -87,6 +91,23 @@ class NetworkPoliciesArgs:
     edge_pod_labels: Mapping[str, str]
     prometheus_namespace: str
     prometheus_pod_labels: Mapping[str, str]
+    postgres_operator: Optional[PostgresOperator] = None
+    # Port of the S3 API (443 for S3/Spaces); None when backups are off.
+    object_store_port: Optional[int] = None
+
+
+# CloudNativePG labels every instance pod of the Cluster with its name.
+POSTGRES_PODS = {"podSelector": {"matchLabels": {"cnpg.io/cluster": POSTGRES.name}}}
+INSTANCE_MANAGER_PORT = 8000
+POSTGRES_METRICS_PORT = 9187
+# The API server's address differs per cloud (and NetworkPolicies see it after DNAT), so its
+# ports are allowed to any address.
+KUBE_API_PORTS = (443, 6443)
+# ...to any address except link-local (cloud metadata, EKS Pod Identity).
+KUBE_API = [
+    {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}},
+    {"ipBlock": {"cidr": "::/0", "except": NON_PUBLIC_IPV6}},
+]
 
 
 def policy_specs(args: NetworkPoliciesArgs) -> dict[str, dict]:
@@ -97,7 +118,23 @@ def policy_specs(args: NetworkPoliciesArgs) -> dict[str, dict]:
         return {"from": list(peers), "ports": [tcp(port)]}
 
     def egress_to(workload: Workload) -> dict:
+        if workload is POSTGRES:
+            return {"to": [POSTGRES_PODS], "ports": [tcp(POSTGRES.port)]}
         return {"to": [same_namespace(workload)], "ports": [tcp(workload.port)]}
+
+    object_store = []
+    if args.object_store_port is not None:
+        # S3/Spaces are public HTTPS; a dev endpoint may be anywhere on its own port.
+        object_store = [{"to": PUBLIC_INTERNET, "ports": [tcp(443)]}]
+        if args.object_store_port != 443:
+            object_store.append({"ports": [tcp(args.object_store_port)]})
+    postgres_ingress = [ingress(same_namespace(BACKEND), same_namespace(MIGRATIONS), DATA_STORE_CLIENTS, POSTGRES_PODS,
+                                port=POSTGRES.port),
+                        ingress(prometheus, port=POSTGRES_METRICS_PORT),
+                        ingress(POSTGRES_PODS, port=INSTANCE_MANAGER_PORT)]
+    if args.postgres_operator is not None:
+        operator = pods_in(args.postgres_operator.namespace, args.postgres_operator.operator_pod_labels)
+        postgres_ingress.append({"from": [operator], "ports": [tcp(POSTGRES.port), tcp(INSTANCE_MANAGER_PORT)]})
 
     return {
         "default-deny-all": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
@@ -128,10 +165,20 @@ def policy_specs(args: NetworkPoliciesArgs) -> dict[str, dict]:
             "policyTypes": ["Egress"],
             "egress": [egress_to(POSTGRES), egress_to(REDIS)],
         },
+        **({"allow-backup-object-store": {
+            "podSelector": {"matchLabels": {"app.kubernetes.io/component": "backup"}},
+            "policyTypes": ["Egress"],
+            "egress": object_store,
+        }} if object_store else {}),
         "allow-postgres": {
-            "podSelector": {"matchLabels": POSTGRES.selector},
-            "policyTypes": ["Ingress"],
-            "ingress": [ingress(same_namespace(BACKEND), same_namespace(MIGRATIONS), DATA_STORE_CLIENTS, port=POSTGRES.port)],
+            "podSelector": POSTGRES_PODS["podSelector"],
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": postgres_ingress,
+            "egress": [
+                {"to": [POSTGRES_PODS], "ports": [tcp(POSTGRES.port), tcp(INSTANCE_MANAGER_PORT)]},
+                {"to": KUBE_API, "ports": [tcp(port) for port in KUBE_API_PORTS]},
+                *object_store,
+            ],
         },
         # Let's Encrypt reaches the solver through the edge; without this, default-deny would
         # stall every HTTP-01 challenge for certificates issued in this namespace.

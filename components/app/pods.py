@@ -177,11 +177,13 @@ def pod_template(spec: PodSpec) -> dict:
 
 
 def service_account(
-    name: str, workload: Workload, placement: Placement, parent: pulumi.Resource
+    name: str, workload: Workload, placement: Placement, parent: pulumi.Resource,
+    annotations: Optional[Mapping[str, Any]] = None,
 ) -> k8s.core.v1.ServiceAccount:
+    """`annotations`: workload identity (IRSA role ARN) where the pod needs cloud access."""
     return k8s.core.v1.ServiceAccount(
         f"{name}-service-account",
-        metadata=placement.metadata(workload.name, workload.labels()),
+        metadata=placement.metadata(workload.name, workload.labels(), annotations=dict(annotations) if annotations else None),
         automount_service_account_token=service_account_settings()["automountServiceAccountToken"],
         opts=placement.opts(parent),
     )

@@ -98,11 +98,11 @@ class AppSecrets(pulumi.ComponentResource):
         redis_password = generated("redis-password", 32)
         jwt_secret = generated("jwt-secret", 64)
 
-        def secret(role: str, secret_name: str, data: Mapping[str, pulumi.Input[str]]) -> k8s.core.v1.Secret:
+        def secret(role: str, secret_name: str, data: Mapping[str, pulumi.Input[str]], kind: str = "Opaque") -> k8s.core.v1.Secret:
             return k8s.core.v1.Secret(
                 f"{name}-{role}",
                 metadata=placement.metadata(secret_name, recommended_labels(secret_name, "credentials")),
-                type="Opaque",
+                type=kind,
                 string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
                 opts=placement.opts(self),
             )
@@ -121,7 +121,9 @@ class AppSecrets(pulumi.ComponentResource):
         app_data.update({env: value for env, value in args.config_secrets.items() if value is not None})
 
         self.secrets = (
-            secret("postgres-credentials", POSTGRES_SECRET, {"username": args.database_user, "password": postgres_password}),
+            # CloudNativePG's bootstrap takes the app owner's credentials as a basic-auth Secret.
+            secret("postgres-credentials", POSTGRES_SECRET, {"username": args.database_user, "password": postgres_password},
+                   kind="kubernetes.io/basic-auth"),
             secret("redis-credentials", REDIS_SECRET, {
                 "password": redis_password,
                 REDIS_AUTH_FILE: redis_password.apply(lambda p: f"requirepass {p}\n"),

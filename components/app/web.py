@@ -8,6 +8,7 @@ through server-side apply. Rollouts never drop below the current count (maxUnava
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -24,6 +25,8 @@ class WebWorkloadArgs:
     pod: PodSpec
     autoscaling: Autoscaling
     depends_on: tuple[pulumi.Resource, ...] = ()
+    # Workload identity for the pods' ServiceAccount (IRSA on EKS).
+    account_annotations: Optional[Mapping[str, Any]] = None
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class WebWorkload:
 def web_workload(name: str, parent: pulumi.Resource, args: WebWorkloadArgs) -> WebWorkload:
     workload: Workload = args.pod.workload
     placement = args.placement
-    account = service_account(name, workload, placement, parent)
+    account = service_account(name, workload, placement, parent, args.account_annotations)
     deployment = k8s.apps.v1.Deployment(
         f"{name}-deployment",
         metadata=placement.metadata(workload.name, workload.labels(args.pod.version)),

@@ -40,6 +40,14 @@ FRONTEND = Workload("frontend", "web", 3000)
 POSTGRES = Workload("postgres", "database", 5432)
 REDIS = Workload("redis", "cache", 6379)
 MIGRATIONS = Workload("backend-migrations", "migrations")
+# Backup, drill and maintenance CronJobs (components/app/backups.py; names in COORDINATION.md).
+REDIS_BACKUP = Workload("redis-backup", "backup")
+UPLOADS_BACKUP = Workload("uploads-backup", "backup")
+RESTORE_DRILL = Workload("restore-drill", "backup")
+POSTGRES_VACUUM = Workload("postgres-vacuum", "maintenance")
+POSTGRES_REINDEX = Workload("postgres-reindex", "maintenance")
+# Clients reach the primary through CNPG's read-write Service.
+POSTGRES_RW = Workload("postgres-rw", "database", 5432)
 
 # Pods of later issues (backup CronJobs, maintenance Jobs) that may reach the data stores.
 DATA_STORE_CLIENT_COMPONENTS = ("backup", "maintenance")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from components.cluster.interface import ClusterInterface
+import dataclasses
+from typing import Optional
+
+import pulumi
+
+from components.cluster.interface import ClusterInterface, ObjectStorage
 from components.config import StackConfig
 
 
@@ -11,6 +16,39 @@ def default_tags(cfg: StackConfig) -> dict[str, str]:
 
 
 def build_cluster(cfg: StackConfig) -> ClusterInterface:
+    """The stack's cluster with its object storage (buckets for backups and uploads)."""
+    cluster = _cluster(cfg)
+    return dataclasses.replace(cluster, object_storage=build_object_storage(cfg, cluster))
+
+
+def build_object_storage(cfg: StackConfig, cluster: ClusterInterface) -> Optional[ObjectStorage]:
+    backups = cfg.settings.app.backups
+    if not backups.enabled:
+        return None
+    prefix = cfg.settings.cluster.name
+    if cluster.cloud == "eks":
+        from components.cluster.eks_identity import IrsaIdentity
+        from components.cluster.s3_storage import S3ObjectStorage, S3StorageArgs
+
+        assert isinstance(cluster.identity, IrsaIdentity)
+        return S3ObjectStorage(f"{prefix}-storage", S3StorageArgs(
+            bucket_prefix=prefix, region=cluster.region or "", identity=cluster.identity,
+            retention_days=backups.retention_days, protect=cfg.protect))
+    if cluster.cloud == "doks":
+        from components.cluster.spaces_storage import SpacesObjectStorage, SpacesStorageArgs
+
+        return SpacesObjectStorage(f"{prefix}-storage", SpacesStorageArgs(
+            bucket_prefix=prefix, region=cluster.region or "", retention_days=backups.retention_days, protect=cfg.protect))
+    from components.cluster.endpoint_storage import EndpointObjectStorage
+
+    return EndpointObjectStorage(
+        endpoint=backups.endpoint or "", region=backups.region,
+        buckets={"backup": pulumi.Output.from_input(backups.bucket or ""),
+                 "uploads": pulumi.Output.from_input(backups.uploads_bucket or "")},
+        access_key_id=cfg.secret("backupAccessKeyId"), secret_access_key=cfg.secret("backupSecretAccessKey"))
+
+
+def _cluster(cfg: StackConfig) -> ClusterInterface:
     cluster = cfg.settings.cluster
     name = cluster.name
     # Cloud SDKs load only for the cloud in use.

@@ -68,3 +68,62 @@ class ClusterInterface:
     # nodes, cluster DNS, the storage driver. Plain objects (namespaces, Secrets, policies) only
     # need the API server, so they do not wait and deploy while the nodes come up.
     workloads_ready: tuple[pulumi.Resource, ...] = ()
+    # Backup and uploads buckets; None when backups are off (dev only).
+    object_storage: Optional["ObjectStorage"] = None
+
+
+# --- Object storage (backups, uploads) -------------------------------------------------------
+
+StorageKind = Literal["s3", "spaces", "endpoint"]
+
+
+@dataclass(frozen=True)
+class StorageGrant:
+    """What one workload may do: read (and write, unless read_only) under prefixes of a bucket."""
+
+    # Short role name, e.g. "postgres", "redis-backup"; names the cloud role/key.
+    role: str
+    namespace: str
+    service_account: str
+    # bucket name (see ObjectStorage.buckets) -> key prefixes ("" = the whole bucket).
+    prefixes: Mapping[str, tuple[str, ...]]
+    read_only: bool = False
+    # Buckets this grant only reads even when it writes elsewhere (uploads-backup reads uploads).
+    read_only_buckets: tuple[str, ...] = ()
+
+    def reads_only(self, bucket: str) -> bool:
+        return self.read_only or bucket in self.read_only_buckets
+
+
+@dataclass(frozen=True)
+class StorageCredentials:
+    """How a pod authenticates to the object store.
+
+    Workload identity: ServiceAccount annotations and no keys (IRSA on EKS). Otherwise: an
+    access key pair as Pulumi secrets, which the app layer puts into a Kubernetes Secret.
+    """
+
+    service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    access_key_id: Optional[pulumi.Output[str]] = None
+    secret_access_key: Optional[pulumi.Output[str]] = None
+
+    @property
+    def uses_workload_identity(self) -> bool:
+        return self.access_key_id is None
+
+
+class ObjectStorage(Protocol):
+    """A cloud-neutral S3 API: AWS S3 (EKS), DigitalOcean Spaces (DOKS) or a dev endpoint."""
+
+    kind: StorageKind
+    # Logical name ("backup", "uploads") -> bucket name.
+    buckets: Mapping[str, pulumi.Output[str]]
+    # None for AWS S3 (the SDK's regional default); the S3 API URL otherwise.
+    endpoint: Optional[str]
+    region: str
+    # Egress the pods need to reach the store: CIDRs (None = public internet) and port.
+    endpoint_port: int
+
+    def grant(self, grant: StorageGrant, parent: Optional[pulumi.Resource] = None) -> StorageCredentials:
+        """Credentials scoped to `grant`, for pods running as its ServiceAccount."""
+        ...

@@ -28,6 +28,10 @@ NGINX_GATEWAY_FABRIC = ChartRef("oci://ghcr.io/nginx/charts/nginx-gateway-fabric
 INGRESS_NGINX = ChartRef("ingress-nginx", "4.15.1", "https://kubernetes.github.io/ingress-nginx")
 KUBE_PROMETHEUS_STACK = ChartRef("kube-prometheus-stack", "88.6.5", "https://prometheus-community.github.io/helm-charts")
 METRICS_SERVER = ChartRef("metrics-server", "3.13.0", "https://kubernetes-sigs.github.io/metrics-server/")
+# CloudNativePG operator (chart 0.29.x ships operator 1.30) and its barman-cloud backup plugin
+# (chart 0.8.0 = plugin v0.15.0, needs cert-manager and CNPG >= 1.26). Same Helm repository.
+CLOUDNATIVE_PG = ChartRef("cloudnative-pg", "0.29.0", "https://cloudnative-pg.github.io/charts")
+PLUGIN_BARMAN_CLOUD = ChartRef("plugin-barman-cloud", "0.8.0", "https://cloudnative-pg.github.io/charts")
 CLUSTER_AUTOSCALER = ChartRef("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler")
 
 # Gateway API standard channel, the release NGINX Gateway Fabric 2.6.x is built against.

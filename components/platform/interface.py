@@ -39,6 +39,17 @@ class EdgeInterface:
 
 
 @dataclass(frozen=True)
+class PostgresOperator:
+    """CloudNativePG and its barman-cloud plugin, for Cluster/ObjectStore objects and their policies."""
+
+    namespace: str
+    operator_pod_labels: Mapping[str, str]
+    plugin_pod_labels: Mapping[str, str]
+    # The releases whose CRDs Cluster, ObjectStore, ScheduledBackup need.
+    ready: tuple[pulumi.Resource, ...] = ()
+
+
+@dataclass(frozen=True)
 class PlatformInterface:
     edge: EdgeInterface
     domain: str
@@ -59,3 +70,4 @@ class PlatformInterface:
     monitoring_crds: Optional[pulumi.Resource] = None
     # Namespace resources by name, so namespaced objects can depend on them.
     namespaces: Mapping[str, k8s.core.v1.Namespace] = field(default_factory=dict)
+    postgres_operator: Optional[PostgresOperator] = None

@@ -17,10 +17,12 @@ from components.config import StackConfig
 from components.platform import alertmanager_config
 from components.platform.autoscaling import Autoscaling, AutoscalingArgs
 from components.platform.cert_manager import CertManager, CertManagerArgs
+from components.platform.cnpg import NAMESPACE as CNPG_NAMESPACE
+from components.platform.cnpg import OPERATOR_POD_LABELS, PLUGIN_POD_LABELS, CloudNativePg, CloudNativePgArgs
 from components.platform.config import PlatformConfig
 from components.platform.edge_gateway_api import GatewayApiEdge, GatewayApiEdgeArgs
 from components.platform.edge_ingress_nginx import IngressNginxEdge, IngressNginxEdgeArgs
-from components.platform.interface import PlatformInterface
+from components.platform.interface import PlatformInterface, PostgresOperator
 from components.platform.monitoring import DASHBOARD_LABEL, PROMETHEUS_POD_LABELS, Monitoring, MonitoringArgs
 from components.platform.namespaces import PRIVILEGED, RESTRICTED, NamespaceSpec, PlatformNamespaces, PlatformNamespacesArgs
 
@@ -49,6 +51,7 @@ def namespace_specs(cfg: PlatformConfig, cluster: ClusterInterface) -> tuple[Nam
         NamespaceSpec(APP_NAMESPACE, RESTRICTED, "TradeSense workloads", stateful=True),
         NamespaceSpec(EDGE_NAMESPACES[cfg.edge], RESTRICTED, f"edge ({cfg.edge})"),
         NamespaceSpec(CERT_MANAGER_NAMESPACE, RESTRICTED, "cert-manager"),
+        NamespaceSpec(CNPG_NAMESPACE, RESTRICTED, "CloudNativePG operator and barman-cloud plugin"),
         NamespaceSpec(MONITORING_NAMESPACE, RESTRICTED, "Prometheus, Alertmanager, Grafana", stateful=True),
         NamespaceSpec(NODE_EXPORTER_NAMESPACE, PRIVILEGED, "node-exporter (host metrics need host access)"),
     ]
@@ -127,7 +130,7 @@ class Platform(pulumi.ComponentResource):
                 opts=child,
             )
 
-        CertManager(
+        cert_manager = CertManager(
             f"{name}-cert-manager",
             CertManagerArgs(
                 namespace=namespaces[CERT_MANAGER_NAMESPACE],
@@ -148,6 +151,11 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=child,
         )
+
+        cnpg = CloudNativePg(f"{name}-cnpg", CloudNativePgArgs(
+            namespace=namespaces[CNPG_NAMESPACE], provider=cluster.provider,
+            cert_manager=cert_manager.release, highly_available=ha, workloads_ready=cluster.workloads_ready,
+        ), opts=child)
 
         if AUTOSCALING_NAMESPACE in namespaces:
             Autoscaling(
@@ -180,6 +188,10 @@ class Platform(pulumi.ComponentResource):
             dashboard_label=dict(DASHBOARD_LABEL),
             monitoring_crds=monitoring.release,
             namespaces=dict(namespaces),
+            postgres_operator=PostgresOperator(
+                namespace=CNPG_NAMESPACE, operator_pod_labels=dict(OPERATOR_POD_LABELS),
+                plugin_pod_labels=dict(PLUGIN_POD_LABELS), ready=(cnpg.operator, cnpg.plugin),
+            ),
         )
         self.register_outputs({"edge": cfg.edge, "hostnames": list(hostnames)})
 

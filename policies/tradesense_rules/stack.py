@@ -232,6 +232,25 @@ def _is_backup(resource: PolicyResource, component: str) -> Optional[bool]:
     return None if unknown else False
 
 
+SCHEDULED_BACKUP = "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup"
+CNPG_CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster"
+
+
+def _wal_archived_scheduled_backup(resources) -> Optional[bool]:
+    """True when a CNPG ScheduledBackup targets a Cluster that archives WAL through a plugin
+    (continuous backup); None when unknown at preview."""
+    try:
+        archiving = {
+            get(r.props, "metadata", "name"): any(p.get("isWALArchiver") for p in get(r.props, "spec", "plugins", default=[]) or [])
+            for r in resources if r.resource_type == CNPG_CLUSTER
+        }
+        targets = [get(r.props, "spec", "cluster", "name") for r in resources if r.resource_type == SCHEDULED_BACKUP
+                   if not get(r.props, "spec", "suspend", default=False)]
+    except UnknownValueError:
+        return None
+    return any(archiving.get(name) for name in targets)
+
+
 def backups(args: StackValidationArgs, report_violation) -> None:
     config = args.get_config()
     env = environment(config)
@@ -241,7 +260,10 @@ def backups(args: StackValidationArgs, report_violation) -> None:
     verdicts = [_is_backup(r, component) for r in args.resources if r.resource_type == CRONJOB]
     if True in verdicts or None in verdicts:
         return  # a backup exists, or a CronJob whose labels are unknown at preview may be one
-    report_violation(f"No backup is configured in {env}: no active CronJob is labelled {COMPONENT_LABEL}={component}")
+    if _wal_archived_scheduled_backup(args.resources) is not False:
+        return  # a CloudNativePG ScheduledBackup with WAL archiving is the Postgres backup
+    report_violation(f"No backup is configured in {env}: no active CronJob is labelled {COMPONENT_LABEL}={component}, "
+                     "and no CloudNativePG ScheduledBackup targets a Cluster that archives WAL")
 
 
 def hpa_min_replicas(args: ResourceValidationArgs, report_violation) -> None:
@@ -296,7 +318,8 @@ POLICIES = [
     ),
     StackValidationPolicy(
         name="stack-require-backup-cronjob",
-        description="Stacks outside dev must run a backup CronJob (labelled app.kubernetes.io/component=backup).",
+        description="Stacks outside dev must run a backup: a CronJob labelled app.kubernetes.io/component=backup, or a "
+                    "CloudNativePG ScheduledBackup of a Cluster with WAL archiving.",
         validate=backups,
         enforcement_level=ADVISORY,
         config_schema=schema(

@@ -11,7 +11,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.platform.interface import EdgeInterface, PlatformInterface
+from components.platform.interface import EdgeInterface, PlatformInterface, PostgresOperator
 
 DOMAIN = "tradesense.example"
 EDGE_NAMESPACE = "edge-system"
@@ -25,6 +25,8 @@ HEADERS_FILTER = {
     "responseHeaderModifier": {"set": [{"name": "X-Stub-Platform-Header", "value": "from-platform"}]},
 }
 HTTPS_SECTIONS = ("https-apex", "https-www", "https-api")
+OPERATOR_NAMESPACE = "db-operators"
+OPERATOR_POD_LABELS = {"app.kubernetes.io/name": "stub-cnpg", "tier": "operator"}
 
 
 def stub_platform(
@@ -66,4 +68,8 @@ def stub_platform(
         tls_secret_namespace=tls_namespace,
         prometheus_pod_labels=PROMETHEUS_POD_LABELS,
         namespaces={"tradesense": namespace},
+        postgres_operator=PostgresOperator(
+            namespace=OPERATOR_NAMESPACE, operator_pod_labels=OPERATOR_POD_LABELS,
+            plugin_pod_labels={"app.kubernetes.io/name": "stub-barman-cloud"}, ready=(ready,),
+        ),
     )

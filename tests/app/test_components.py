@@ -11,7 +11,7 @@ from tests.app.k8s import objects
 from tests.conftest import STACKS
 
 CONCEPTS = {"TradeSenseApp", "AppSecrets", "Postgres", "Redis", "Backend", "Frontend", "Migrations", "Routing", "NetworkPolicies",
-            "Observability"}
+            "Observability", "BackupJobs"}
 
 
 def app_components(rec):

@@ -41,7 +41,7 @@ def test_backend_waits_for_the_migration_which_waits_for_postgres(recordings, st
     rec = recordings[stack]
     job = the_job(rec)
     backend = resource_of(rec, "Deployment", "backend")
-    postgres = resource_of(rec, "StatefulSet", "postgres")
+    postgres = resource_of(rec, "Cluster", "postgres")
     assert job.urn in backend.dependencies
     assert postgres.urn in job.dependencies
     # The frontend does not wait for migrations.

@@ -38,15 +38,35 @@ def app_pods(rec) -> dict[str, Pod]:
     return pods
 
 
+def postgres_pods(rec) -> dict[str, Pod]:
+    """CNPG instance pods as the operator labels them: the Cluster's inherited labels plus cnpg.io/*."""
+    (cluster,) = [manifest(r) for r in objects(rec, "Cluster")]
+    labels = {**cluster["spec"]["inheritedMetadata"]["labels"], "cnpg.io/cluster": cluster["metadata"]["name"], "cnpg.io/podRole": "instance"}
+    ports = {"postgresql": 5432, "status": 8000, "metrics": 9187}
+    return {"postgres": Pod("postgres-1", NS, {**labels, "cnpg.io/instanceName": "postgres-1"}, "10.244.1.20", ports),
+            "postgres-replica": Pod("postgres-2", NS, {**labels, "cnpg.io/instanceName": "postgres-2"}, "10.244.5.20", ports)}
+
+
+def operator_pod(rec) -> Pod:
+    releases = {r.inputs["chart"]: r for r in rec.of_type("kubernetes:helm.sh/v3:Release")}
+    if "cloudnative-pg" in releases:
+        return Pod("cnpg", releases["cloudnative-pg"].inputs["namespace"], {"app.kubernetes.io/name": "cloudnative-pg",
+                                                                            "app.kubernetes.io/instance": "cloudnative-pg"}, "10.244.6.10")
+    return Pod("cnpg", platform_stub.OPERATOR_NAMESPACE, platform_stub.OPERATOR_POD_LABELS, "10.244.6.10")
+
+
 def world(rec, edge_ns: str, edge_labels: dict, prometheus_ns: str, prometheus_labels: dict):
-    pods = app_pods(rec)
-    assert {"frontend", "backend", "backend-migrations", "postgres", "redis"} <= set(pods)
+    pods = {**app_pods(rec), **postgres_pods(rec)}
+    assert {"frontend", "backend", "backend-migrations", "postgres", "redis", "redis-backup", "restore-drill"} <= set(pods) \
+        or {"frontend", "backend", "backend-migrations", "postgres", "redis", "postgres-vacuum"} <= set(pods)
     backend_labels = dict(pods["backend"].labels)
     sources = {
         "frontend": pods["frontend"],
         "backend": pods["backend"],
         "migrations": pods["backend-migrations"],
         "postgres": pods["postgres"],
+        "postgres-replica": pods["postgres-replica"],
+        "postgres-operator": operator_pod(rec),
         "redis": pods["redis"],
         "backup": Pod("backup", NS, {"app.kubernetes.io/name": "postgres-backup", "app.kubernetes.io/component": "backup",
                                      "app.kubernetes.io/part-of": "tradesense"}, "10.244.1.50"),
@@ -68,6 +88,9 @@ def world(rec, edge_ns: str, edge_labels: dict, prometheus_ns: str, prometheus_l
         "backend:8000": (pods["backend"], 8000, "TCP"),
         "backend:9090": (pods["backend"], 9090, "TCP"),
         "postgres:5432": (pods["postgres"], 5432, "TCP"),
+        "postgres:8000": (pods["postgres"], 8000, "TCP"),
+        "postgres:9187": (pods["postgres"], 9187, "TCP"),
+        "kube-api:6443": (External("10.0.0.1"), 6443, "TCP"),
         "redis:6379": (pods["redis"], 6379, "TCP"),
         "acme-solver:8089": (acme_solver, 8089, "TCP"),
         "dns:53/udp": (kube_dns, 53, "UDP"),
@@ -84,7 +107,7 @@ def world(rec, edge_ns: str, edge_labels: dict, prometheus_ns: str, prometheus_l
     return sources, destinations
 
 
-APP_SOURCES = ("frontend", "backend", "migrations", "postgres", "redis", "backup", "maintenance", "intruder")
+APP_SOURCES = ("frontend", "backend", "migrations", "postgres", "postgres-replica", "redis", "backup", "maintenance", "intruder")
 DNS = {(source, dns) for source in APP_SOURCES for dns in ("dns:53/udp", "dns:53/tcp")}
 # The issue's intent, written out. Every other pair involving a `tradesense` pod is denied.
 INTENDED = DNS | {
@@ -103,7 +126,26 @@ INTENDED = DNS | {
     ("maintenance", "redis:6379"),
     ("backend", "internet:443"),
     ("backend", "internet-v6:443"),
+    # CloudNativePG: the operator reaches the instance manager and Postgres; instances
+    # replicate from each other; Prometheus scrapes the metrics port.
+    ("postgres-operator", "postgres:5432"),
+    ("postgres-operator", "postgres:8000"),
+    ("postgres-replica", "postgres:5432"),
+    ("postgres-replica", "postgres:8000"),
+    ("postgres", "postgres:5432"),
+    ("postgres", "postgres:8000"),
+    ("prometheus", "postgres:9187"),
+} | {
+    # The instance manager watches its Cluster through the API server (any address, either port).
+    (instance, api) for instance in ("postgres", "postgres-replica")
+    for api in ("kube-api:6443", "vpc-private:443", "internet:443", "internet-v6:443")
 }
+# Where backups are on: the backup jobs reach the object store (public HTTPS).
+OBJECT_STORE = {("backup", "internet:443"), ("backup", "internet-v6:443")}
+
+
+def intended(rec) -> set:
+    return INTENDED | (OBJECT_STORE if objects(rec, "ObjectStore") else set())
 
 
 def involves_app(source, destination) -> bool:
@@ -119,11 +161,12 @@ def actual_matrix(rec, sources, destinations) -> dict[tuple[str, str], bool]:
     return matrix
 
 
-def assert_matrix(matrix: dict[tuple[str, str], bool]) -> None:
-    wrongly_denied = sorted(pair for pair in INTENDED if pair in matrix and not matrix[pair])
-    wrongly_allowed = sorted(pair for pair, ok in matrix.items() if ok and pair not in INTENDED)
+def assert_matrix(matrix: dict[tuple[str, str], bool], rec) -> None:
+    expected = intended(rec)
+    wrongly_denied = sorted(pair for pair in expected if pair in matrix and not matrix[pair])
+    wrongly_allowed = sorted(pair for pair, ok in matrix.items() if ok and pair not in expected)
     assert not wrongly_denied and not wrongly_allowed, f"denied: {wrongly_denied}\nallowed: {wrongly_allowed}"
-    assert INTENDED <= set(matrix)
+    assert expected <= set(matrix)
 
 
 def test_policy_graph_with_a_hand_built_platform(stub_run):
@@ -133,7 +176,7 @@ def test_policy_graph_with_a_hand_built_platform(stub_run):
         platform_stub.EDGE_NAMESPACE, {**platform_stub.EDGE_POD_LABELS, "pod-template-hash": "abc"},
         platform_stub.MONITORING_NAMESPACE, {**platform_stub.PROMETHEUS_POD_LABELS, "statefulset.kubernetes.io/pod-name": "p-0"},
     )
-    assert_matrix(actual_matrix(rec, sources, destinations))
+    assert_matrix(actual_matrix(rec, sources, destinations), rec)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -151,7 +194,7 @@ def test_policy_graph_with_the_real_platform(recordings, stack):
         monitoring_ns, {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/managed-by": "prometheus-operator",
                         "operator.prometheus.io/name": "kube-prometheus-stack-prometheus"},
     )
-    assert_matrix(actual_matrix(rec, sources, destinations))
+    assert_matrix(actual_matrix(rec, sources, destinations), rec)
 
 
 def test_the_namespace_is_default_deny_in_both_directions(recordings):

@@ -56,7 +56,10 @@ def test_pdb_covers_exactly_the_workload_and_lets_drains_progress(recordings, st
     rec = recordings[stack]
     pod_labels = {kind_name: named(rec, kind, kind_name)["spec"]["template"]["metadata"]["labels"]
                   for kind, kind_name in (("Deployment", "backend"), ("Deployment", "frontend"),
-                                          ("StatefulSet", "postgres"), ("StatefulSet", "redis"))}
+                                          ("StatefulSet", "redis"))}
+    # CNPG's instance pods carry the Cluster's inherited labels plus cnpg.io/cluster.
+    cluster = named(rec, "Cluster", "postgres")
+    pod_labels["postgres"] = {**cluster["spec"]["inheritedMetadata"]["labels"], "cnpg.io/cluster": "postgres"}
     pdbs = [r.inputs["spec"] for r in objects(rec, "PodDisruptionBudget")
             if selects(r.inputs["spec"]["selector"]["matchLabels"], pod_labels[workload])]
     assert len(pdbs) == 1

@@ -21,8 +21,9 @@ def test_every_app_object_passes_strict_schema_validation(recordings, stack):
     validated = 0
     for resource in objects(recordings[stack]):
         body = manifest(resource)
-        if body["apiVersion"].startswith(("gateway.networking.k8s.io/", "monitoring.coreos.com/")):
-            continue  # CRDs: HTTPRoutes are checked below, monitoring objects in test_observability
+        if body["apiVersion"].startswith(("gateway.networking.k8s.io/", "monitoring.coreos.com/", "postgresql.cnpg.io/",
+                                          "barmancloud.cnpg.io/")):
+            continue  # CRDs: HTTPRoutes are checked below, monitoring objects in test_observability, CNPG in test_postgres
         kubernetes_validate.validate(body, KUBERNETES_VERSION, strict=True)
         validated += 1
     # Deployments, StatefulSets, Services, Secrets, NetworkPolicies, HPAs, PDBs, a Job...
@@ -34,7 +35,7 @@ def test_ingress_variant_passes_strict_schema_validation(stub_run):
     ingresses = objects(rec, "Ingress")
     assert len(ingresses) == 1
     for resource in objects(rec):
-        if not manifest(resource)["apiVersion"].startswith("monitoring.coreos.com/"):
+        if not manifest(resource)["apiVersion"].startswith(("monitoring.coreos.com/", "postgresql.cnpg.io/", "barmancloud.cnpg.io/")):
             kubernetes_validate.validate(manifest(resource), KUBERNETES_VERSION, strict=True)
 
 

@@ -84,16 +84,16 @@ def test_backend_credentials_come_from_secrets(recordings, stack):
 def test_database_url_matches_what_postgres_is_initialised_with(recordings, stack):
     rec = recordings[stack]
     url = urlparse(referenced_secret_value(rec, env_of(only_container(rec, "Deployment", "backend"))["DATABASE_URL"]))
-    postgres_pod = named(rec, "StatefulSet", "postgres")["spec"]["template"]["spec"]
-    (postgres,) = postgres_pod["containers"]
-    postgres_env = env_of(postgres)
-    secret_name, key = mounted_secret_key(postgres_pod, postgres, postgres_env["POSTGRES_PASSWORD_FILE"]["value"])
+    initdb = named(rec, "Cluster", "postgres")["spec"]["bootstrap"]["initdb"]
+    credentials = named(rec, "Secret", initdb["secret"]["name"])
+    assert credentials["type"] == "kubernetes.io/basic-auth"  # what CNPG's initdb requires
+    data = secret_data(rec, initdb["secret"]["name"])
     assert url.scheme == "postgresql"
-    assert url.username == postgres_env["POSTGRES_USER"]["value"]
-    assert url.password == secret_data(rec, secret_name)[key]
-    assert url.path == "/" + postgres_env["POSTGRES_DB"]["value"]
-    assert url.hostname.split(".")[:2] == ["postgres", "tradesense"] and url.port == 5432
-    named(rec, "Service", "postgres")
+    assert url.username == data["username"] == initdb["owner"]
+    assert url.password == data["password"]
+    assert url.path == "/" + initdb["database"]
+    # The primary, through CNPG's read-write Service.
+    assert url.hostname.split(".")[:2] == ["postgres-rw", "tradesense"] and url.port == 5432
     # The migrations read the same URL.
     job = only_container(rec, "Job", objects(rec, "Job")[0].inputs["metadata"]["name"])
     assert env_of(job)["DATABASE_URL"]["valueFrom"] == env_of(only_container(rec, "Deployment", "backend"))["DATABASE_URL"]["valueFrom"]
@@ -153,11 +153,32 @@ def test_missing_stripe_key_names_the_command_to_run(stack):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_static_cloud_keys(recordings, stack):
+    """EKS uses IRSA only. DOKS has no workload identity: its Spaces keys (generated, scoped
+    per bucket) sit only in `*-object-storage` Secrets and reach pods only by secretKeyRef."""
     for resource in objects(recordings[stack]):
         body = resource.inputs
+        if body["kind"] == "Secret" and body["metadata"]["name"].endswith("-object-storage"):
+            assert stack == "staging"
+            continue
         text = str(body).lower()
-        assert "aws_access_key_id" not in text and "access-key-id" not in text and "secret-access-key" not in text
+        assert "access-key-id" not in text and "secret-access-key" not in text
         assert body["metadata"]["name"] != "aws-credentials"
+        for env in _all_env(body):
+            if env["name"] in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+                assert stack == "staging" and env["valueFrom"]["secretKeyRef"]["name"].endswith("-object-storage")
+                assert "value" not in env
+
+
+def _all_env(body):
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if key == "env" and isinstance(value, list):
+                yield from value
+            else:
+                yield from _all_env(value)
+    elif isinstance(body, list):
+        for item in body:
+            yield from _all_env(item)
 
 
 def test_missing_publishable_key_is_reported_with_its_key():

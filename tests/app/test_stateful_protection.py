@@ -1,4 +1,4 @@
-"""Postgres and Redis volumes: sized per stack, on the cluster's storage class, and in prod
+"""Redis volumes (Postgres is a CNPG Cluster: tests/app/test_postgres.py): sized per stack, on the cluster's storage class, and in prod
 kept through stack deletion (protect, retain on delete, PVC retention, Retain reclaim)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from tests.app.k8s import manifest, objects, resource_of
 from tests.conftest import STACKS
 from tools.stack_files import read_stack
 
-STORES = ("postgres", "redis")
+STORES = ("redis",)
 
 
 def claim_template(rec, store: str) -> dict:
@@ -88,7 +88,7 @@ def test_data_stores_are_single_replica(recordings, stack, store):
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_cluster_autoscaler_never_evicts_a_data_store(recordings, stack):
-    for name in ("postgres", "redis"):
+    for name in STORES:
         sts = next(r for r in recordings[stack].of_type("kubernetes:apps/v1:StatefulSet") if r.inputs["metadata"]["name"] == name)
         annotations = sts.inputs["spec"]["template"]["metadata"]["annotations"]
         assert annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false"

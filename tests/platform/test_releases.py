@@ -17,6 +17,8 @@ SIZED = {
     "cert-manager": ["", "webhook", "cainjector", "startupapicheck"],
     "metrics-server": [""],
     "cluster-autoscaler": [""],
+    "cloudnative-pg": [""],
+    "plugin-barman-cloud": [""],
     "kube-prometheus-stack": [
         "prometheusOperator", "prometheusOperator.prometheusConfigReloader", "prometheusOperator.admissionWebhooks.patch",
         "prometheus.prometheusSpec", "alertmanager.alertmanagerSpec", "grafana", "grafana.sidecar",
@@ -25,9 +27,10 @@ SIZED = {
 }
 EXPECTED_CHARTS = {
     # cluster-autoscaler only where the cluster needs one (EKS); metrics-server on all three.
-    "dev": {"cert-manager", "kube-prometheus-stack", "metrics-server"},
-    "staging": {"cert-manager", "kube-prometheus-stack", "metrics-server"},
-    "prod": {"cert-manager", "kube-prometheus-stack", "metrics-server", "cluster-autoscaler"},
+    "dev": {"cert-manager", "kube-prometheus-stack", "metrics-server", "cloudnative-pg", "plugin-barman-cloud"},
+    "staging": {"cert-manager", "kube-prometheus-stack", "metrics-server", "cloudnative-pg", "plugin-barman-cloud"},
+    "prod": {"cert-manager", "kube-prometheus-stack", "metrics-server", "cluster-autoscaler", "cloudnative-pg",
+             "plugin-barman-cloud"},
 }
 EDGE_CHART = {"gateway-api": "nginx-gateway-fabric", "ingress-nginx": "ingress-nginx"}
 

@@ -179,6 +179,22 @@ def test_suspended_or_unknown_backup_job():
     assert run(BACKUPS, [unknown]) == []  # labels unknown at preview: it may be the backup, no violation
 
 
+def cnpg(plugins: list, suspend: bool = False):
+    cluster = k8s("kubernetes:postgresql.cnpg.io/v1:Cluster", "postgres", {"spec": {"instances": 3, "plugins": plugins}})
+    scheduled = k8s("kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", "postgres-daily",
+                    {"spec": {"schedule": "0 0 2 * * *", "cluster": {"name": "postgres"}, "method": "plugin", "suspend": suspend}})
+    return [cluster, scheduled]
+
+
+def test_a_scheduled_backup_with_wal_archiving_counts_as_the_backup():
+    archiver = [{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": True}]
+    config = {BACKUPS: {"environment": "prod"}}
+    assert run(BACKUPS, cnpg(archiver), config) == []
+    # Without WAL archiving a daily base backup loses up to a day: not enough.
+    assert "no CloudNativePG ScheduledBackup" in messages(run(BACKUPS, cnpg([]), config))
+    assert run(BACKUPS, cnpg(archiver, suspend=True), config)
+
+
 # --- HPA minimum ------------------------------------------------------------------------------
 
 HPA_RULE = "k8s-hpa-require-min-replicas"
