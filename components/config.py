@@ -41,10 +41,13 @@ class TradeSenseConfig(Section):
         from components.platform.autoscaling import CLUSTER_AUTOSCALER_IMAGES
 
         backups = self.app.backups
+        if not backups.enabled and env != "dev" and self.review is None:
+            yield "app.backups.enabled", (f"must be true in {env}: without backups one lost volume or bad migration loses the "
+                                          "trading data (only dev and review stacks may turn backups off)")
         if self.cluster.cloud == "existing" and backups.enabled and not (backups.endpoint and backups.bucket and backups.uploads_bucket):
             yield "app.backups", (
                 "needs endpoint, bucket and uploadsBucket on an existing cluster (an S3-compatible store such as MinIO), "
-                "or enabled: false in dev")
+                "or enabled: false in dev or a review stack")
         if self.cluster.cloud != "existing" and (backups.endpoint or backups.bucket or backups.uploads_bucket):
             yield "app.backups.endpoint", f"is only for existing clusters: {self.cluster.cloud} creates its own buckets; remove it"
         version = self.cluster.eks.version

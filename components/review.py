@@ -60,9 +60,11 @@ def hostnames_of(number: int, domain: str) -> tuple[str, str, str]:
 
 
 def shared_platform(review: ReviewConfig, number: int, domain: str, namespace: pulumi.Resource) -> PlatformInterface:
-    """What staging's platform offers a review app: its Gateway, Prometheus and dashboards (no resources)."""
+    """What staging's platform offers a review app: its Gateway, Prometheus, dashboards and Postgres operator (no resources)."""
     from components.platform.edge_gateway_api import GATEWAY_NAME_LABEL
     from components.platform.monitoring import DASHBOARD_LABEL, PROMETHEUS_POD_LABELS
+    from components.platform.cnpg import NAMESPACE as CNPG_NAMESPACE, OPERATOR_POD_LABELS, PLUGIN_POD_LABELS
+    from components.platform.interface import PostgresOperator
     from components.platform.security_headers import SECURITY_HEADERS, response_header_filter
 
     hostnames = hostnames_of(number, domain)
@@ -89,6 +91,10 @@ def shared_platform(review: ReviewConfig, number: int, domain: str, namespace: p
         prometheus_pod_labels=dict(PROMETHEUS_POD_LABELS),
         dashboard_label=dict(DASHBOARD_LABEL),
         namespaces={name: namespace},
+        # Staging's CloudNativePG operator (it watches every namespace); nothing to wait for.
+        postgres_operator=PostgresOperator(
+            namespace=CNPG_NAMESPACE, operator_pod_labels=dict(OPERATOR_POD_LABELS), plugin_pod_labels=dict(PLUGIN_POD_LABELS),
+        ),
     )
 
 

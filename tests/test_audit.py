@@ -109,8 +109,8 @@ def dirty(prod_export: dict) -> dict:
     container = deployment["inputs"]["spec"]["template"]["spec"]["containers"][0]
     container["securityContext"]["privileged"] = True
     container.setdefault("env", []).append({"name": "STRIPE_KEY_COPY", "value": LEAKS[1]})
-    postgres = next(r for r in resources_of(doc, "kubernetes:apps/v1:StatefulSet") if r["urn"].endswith("::tradesense-postgres-stateful-set"))
-    postgres.pop("protect")
+    redis = next(r for r in resources_of(doc, "kubernetes:apps/v1:StatefulSet") if r["urn"].endswith("::tradesense-redis-stateful-set"))
+    redis.pop("protect")
     doc["deployment"]["pending_operations"] = [{"resource": copy.deepcopy(res[-1]), "type": "updating"}]
     return doc
 
@@ -127,11 +127,11 @@ def test_dirty_export_reports_every_problem_without_echoing_values(tmp_path, pro
     assert "AWS access key id-shaped string" in text
     assert "Stripe secret key-shaped string" in text
     assert any(k == "policy" and s == "mandatory" and "k8s-pod-disallow-privileged" in m for k, s, m in messages)
-    assert any(k == "policy" and "stack-stateful-resources-require-protect" in m and "postgres" in m for k, s, m in messages)
+    assert any(k == "policy" and "stack-stateful-resources-require-protect" in m and "redis" in m for k, s, m in messages)
     assert any(k == "pending-operation" and s == "mandatory" for k, s, m in messages)
     assert report["verdict"] == "fail"
-    postgres = next(s for s in report["stateful"] if s["urn"].endswith("::tradesense-postgres-stateful-set"))
-    assert postgres["protect"] is False
+    redis = next(s for s in report["stateful"] if s["urn"].endswith("::tradesense-redis-stateful-set"))
+    assert redis["protect"] is False
 
 
 def test_provider_version_drift_is_advisory(tmp_path, prod_export):
@@ -154,7 +154,7 @@ def test_version_4_with_features_is_accepted(tmp_path, prod_export):
 
 def test_policy_config_file_changes_the_verdict(tmp_path, prod_export):
     doc = copy.deepcopy(prod_export)
-    next(r for r in resources_of(doc, "kubernetes:apps/v1:StatefulSet") if r["urn"].endswith("::tradesense-postgres-stateful-set")).pop("protect")
+    next(r for r in resources_of(doc, "kubernetes:apps/v1:StatefulSet") if r["urn"].endswith("::tradesense-redis-stateful-set")).pop("protect")
     relaxed = tmp_path / "relaxed.json"
     relaxed.write_text(json.dumps({"all": "advisory"}))
     assert run_audit(tmp_path, doc).returncode == 1

@@ -50,7 +50,7 @@ MALFORMED = [
      ["tradesense:cluster.eks is set but cluster.cloud is 'doks'; remove it or change cluster.cloud"]),
     ("prod", {"cluster.cloud": "existing", "cluster.eks": DELETE, "cluster.existing": {"context": "kind-x"}},
      ["tradesense:app.backups needs endpoint, bucket and uploadsBucket on an existing cluster (an S3-compatible store "
-      "such as MinIO), or enabled: false in dev",
+      "such as MinIO), or enabled: false in dev or a review stack",
       "tradesense:cluster.cloud must be 'eks' or 'doks' in prod (an existing cluster is for dev only)",
       "tradesense:backupAccessKeyId is required for backups on an existing cluster (access key id of the dev "
       "S3-compatible endpoint (app.backups.endpoint)); set it with: pulumi config set --secret tradesense:backupAccessKeyId 'minio'",
@@ -59,11 +59,11 @@ MALFORMED = [
     # Backups off outside dev is refused before anything is registered.
     ("staging", {"app.backups.enabled": False},
      ["tradesense:app.backups.enabled must be true in staging: without backups one lost volume or bad migration "
-      "loses the trading data (only dev may turn backups off)"]),
+      "loses the trading data (only dev and review stacks may turn backups off)"]),
     ("prod", {"app.backups.enabled": False, "app.postgres.instances": 1},
-     ["tradesense:app.postgres.instances must be >= 3 in prod: one per zone, with a synchronous standby (got 1)",
-      "tradesense:app.backups.enabled must be true in prod: without backups one lost volume or bad migration "
-      "loses the trading data (only dev may turn backups off)"]),
+     ["tradesense:app.backups.enabled must be true in prod: without backups one lost volume or bad migration "
+      "loses the trading data (only dev and review stacks may turn backups off)",
+      "tradesense:app.postgres.instances must be >= 3 in prod: one per zone, with a synchronous standby (got 1)"]),
     ("dev", {"cluster.existing.context": DELETE},
      ["tradesense:cluster.existing.context or the secret tradesense:kubeconfig is required for an existing cluster; "
       "set one with: pulumi config set --path tradesense:cluster.existing.context kind-tradesense"]),

@@ -124,14 +124,16 @@ def test_prod_plan_counts_resources_from_the_recording(plans):
     by_item = [i.item for i in result.items]
     # per-az NAT in prod: 3 gateways and their 3 EIPs; 3 ELB subnets give the NLB 3 addresses
     assert by_item.count("NAT gateway") == 3 and by_item.count("public IPv4 address") == 3
-    assert "t3.large nodes (min 3, max 10)" in by_item and "gp3 data (1 x 100 GiB)" in by_item
-    # 73 + 182.21 + 12 + 3x32.85 + 4.50 + 3x3.65 + 1 + 2.50 + 1.83 + 0.80 + 8 + 8 + 0.80 + 16.43 + 4.38 + 10.95
-    assert result.total_usd == 435.90
+    assert "t3.large nodes (min 3, max 10)" in by_item and "gp3 Postgres (3 instances x 100 GiB)" in by_item
+    # 73 + 182.21 + 12 + 3x32.85 + 4.50 + 3x3.65 + 2x1 (KMS) + 2.50 + 1.83 + 2x1.15 (S3, 50 GB each) + 0.80
+    # + 3x100x0.08 (Postgres) + 8 + 0.80 + 16.43 + 4.38 + 10.95
+    assert result.total_usd == 455.20
 
 
 def test_staging_plan_matches_the_hand_computation(plans):
     # 3 x 24 nodes + (20 + 2) GiB app volumes + 20 GiB Prometheus + 2 x 2 GiB Alertmanager at 0.10 + one LB 12
-    assert estimate_recording(plans["staging"].recording).total_usd == 88.60  # 72 + 2.20 + 2.00 + 0.40 + 12
+    # + the Spaces subscription 5 (backup and uploads buckets)
+    assert estimate_recording(plans["staging"].recording).total_usd == 93.60  # 72 + 2.20 + 2.00 + 0.40 + 12 + 5
 
 
 def test_plan_prints_cost_and_writes_cost_json(tmp_path):
@@ -139,7 +141,7 @@ def test_plan_prints_cost_and_writes_cost_json(tmp_path):
 
     assert main(["--stack", "staging", "--out", str(tmp_path), "--cost"]) == 0
     cost = json.loads((tmp_path / "cost.json").read_text())
-    assert cost["totalMonthlyUsd"] == 88.60 and cost["items"] and cost["assumptions"]
+    assert cost["totalMonthlyUsd"] == 93.60 and cost["items"] and cost["assumptions"]
     assert round(sum(i["monthly_usd"] for i in cost["items"]), 2) == cost["totalMonthlyUsd"]
     config = json.loads((tmp_path / "policy-config.json").read_text())
     assert config["budget"] == {"enforcementLevel": "advisory", "monthlyBudgetUsd": 120.0}
@@ -180,7 +182,7 @@ def test_review_environment_prices_only_its_volumes(tmp_path):
     result = estimate_recording(build_plan(stack_name(7), materialise(7, 2, dest=tmp_path)).recording)
     # per environment: Postgres 1 GiB + Redis 1 GiB of do-block-storage at 0.10; no nodes, no LB
     assert result.cloud == "existing" and result.total_usd == 0.40
-    assert {i.type for i in result.items} == {"kubernetes:apps/v1:StatefulSet"}
+    assert {i.type for i in result.items} == {"kubernetes:apps/v1:StatefulSet", "kubernetes:postgresql.cnpg.io/v1:Cluster"}
 
 
 def test_budget_rule_sees_the_same_total_through_engine_shaped_properties():

@@ -85,5 +85,5 @@ def test_plain_objects_do_not_wait_for_the_nodes():
     after_nodes = graph.descendants({u for u, n in graph.nodes.items() if n.type == NODES})
     by_name = {n.name: u for u, n in graph.nodes.items()}
     assert by_name["platform-namespaces-tradesense"] not in after_nodes
-    assert by_name["tradesense-postgres-stateful-set"] in after_nodes
+    assert by_name["tradesense-postgres-cluster"] in after_nodes
     assert by_name["platform-edge-nginx-gateway-fabric"] in after_nodes

@@ -14,7 +14,7 @@ from tools.mock_runtime import SECRET_MARK, SECRET_SIG
 from tools.plan import build_plan, plan_document
 from tools.plan_diff import GITHUB_COMMENT_LIMIT, diff_plans, render_markdown
 
-POSTGRES = "tradesense-postgres-stateful-set"
+REDIS = "tradesense-redis-stateful-set"
 BACKEND = "tradesense-backend-deployment"
 
 
@@ -31,8 +31,8 @@ def named(plan: dict, name: str) -> dict:
 @pytest.fixture(scope="module")
 def head_plan(base_plan) -> dict:
     head = copy.deepcopy(base_plan)
-    named(head, POSTGRES)["inputs"]["spec"]["serviceName"] = "postgres-v2"  # immutable: forces a replacement
-    named(head, POSTGRES)["inputs"]["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] = "500Gi"  # ignoreChanges
+    named(head, REDIS)["inputs"]["spec"]["serviceName"] = "redis-v2"  # immutable: forces a replacement
+    named(head, REDIS)["inputs"]["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] = "500Gi"  # ignoreChanges
     container = named(head, BACKEND)["inputs"]["spec"]["template"]["spec"]["containers"][0]
     container["image"] = "ghcr.io/tradesense/backend:2.0.0"
     container.setdefault("env", []).append({"name": "API_TOKEN", "value": {SECRET_SIG: SECRET_MARK, "value": "tok-very-secret-123"}})
@@ -50,8 +50,8 @@ def test_classifies_added_removed_replaced_updated(base_plan, head_plan):
     assert [r["name"] for r in diff["added"]] == ["tradesense-worker-deployment"]
     assert diff["removed"][0]["type"] == "kubernetes:policy/v1:PodDisruptionBudget"
     replaced = diff["replaced"][0]
-    assert replaced["name"] == POSTGRES and replaced["replaceReasons"] == ["spec.serviceName"]
-    assert {"path": "spec.serviceName", "old": "postgres", "new": "postgres-v2"} in replaced["fields"]
+    assert replaced["name"] == REDIS and replaced["replaceReasons"] == ["spec.serviceName"]
+    assert {"path": "spec.serviceName", "old": "redis", "new": "redis-v2"} in replaced["fields"]
     # The storage request sits under ignoreChanges (spec.volumeClaimTemplates): not a change.
     assert not [f for f in replaced["fields"] if "volumeClaimTemplates" in f["path"]]
     updated = diff["updated"][0]
@@ -64,10 +64,10 @@ def test_classifies_added_removed_replaced_updated(base_plan, head_plan):
 def test_stateful_protected_replacement_is_flagged_loudly(base_plan, head_plan):
     diff = diff_plans(base_plan, head_plan)
     assert len(diff["warnings"]) == 1
-    assert "replacement of protected and stateful resource kubernetes:apps/v1:StatefulSet 'tradesense-postgres-stateful-set'" in diff["warnings"][0]
+    assert "replacement of protected and stateful resource kubernetes:apps/v1:StatefulSet 'tradesense-redis-stateful-set'" in diff["warnings"][0]
     md = render_markdown(diff)
     caution = md.index("> [!CAUTION]")
-    assert caution < md.index("#### Replaced") and POSTGRES in md[caution:md.index("#### Replaced")]
+    assert caution < md.index("#### Replaced") and REDIS in md[caution:md.index("#### Replaced")]
     assert "forced by `spec.serviceName`" in md
 
 

@@ -67,7 +67,8 @@ def test_own_hostnames_on_the_shared_gateway(review):
 def test_small_data_stores(review):
     sizes = {manifest(r)["metadata"]["name"]: manifest(r)["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
              for r in objects(review.recording, "StatefulSet", namespace=None)}
-    assert set(sizes.values()) == {"1Gi"}
+    sizes |= {manifest(r)["metadata"]["name"]: manifest(r)["spec"]["storage"]["size"] for r in objects(review.recording, "Cluster", namespace=None)}
+    assert set(sizes.values()) == {"1Gi"} and any(name == "postgres" for name in sizes)
 
 
 def policies_of(rec) -> list[Policy]:
@@ -81,6 +82,11 @@ def pods_of(rec, namespace: str, subnet: int) -> dict[str, Pod]:
         labels = template["metadata"]["labels"]
         ports = {p["name"]: p["containerPort"] for c in template["spec"]["containers"] for p in c.get("ports", []) if "name" in p}
         pods[labels["app.kubernetes.io/name"]] = Pod(labels["app.kubernetes.io/name"], namespace, labels, f"10.244.{subnet}.{index + 10}", ports)
+    # The CloudNativePG instance, labelled as the operator labels it (its Cluster's inherited labels plus cnpg.io/*).
+    for cluster in (manifest(r) for r in objects(rec, "Cluster", namespace=None)):
+        if cluster["metadata"]["namespace"] == namespace:
+            labels = {**cluster["spec"]["inheritedMetadata"]["labels"], "cnpg.io/cluster": cluster["metadata"]["name"], "cnpg.io/podRole": "instance"}
+            pods["postgres"] = Pod("postgres-1", namespace, labels, f"10.244.{subnet}.5", {"postgresql": 5432})
     return pods
 
 

@@ -41,7 +41,7 @@ from tools.plan_output import SECRET
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 VERSIONS = (3, 4)
-STATEFUL = set(STATEFUL_TYPES) | {"kubernetes:postgresql.cnpg.io/v1:Cluster"}
+STATEFUL = set(STATEFUL_TYPES)
 K8S_SECRET = "kubernetes:core/v1:Secret"
 MIN_SECRET_CHARS = 6  # shorter strings (user names, "true") are not scrubbed from rule messages
 # Credential shapes (documented token formats); a match is reported by kind and path only.

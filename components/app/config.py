@@ -196,7 +196,7 @@ class DrillConfig(Section):
 class BackupsConfig(Section):
     """Backups of Postgres (WAL + daily base backups), Redis and uploads to object storage."""
 
-    # Only dev may turn backups off.
+    # Only dev and review stacks may turn backups off.
     enabled: bool = True
     # Point-in-time recovery window: base backups and WAL older than this are deleted.
     retention_days: int = Field(30, ge=1, le=3650)
@@ -213,10 +213,8 @@ class BackupsConfig(Section):
     drill: DrillConfig = DrillConfig()
     job_image: JobImage = JobImage()
 
-    def problems(self, env: Environment) -> Iterable[Problem]:
-        if not self.enabled and env != "dev":
-            yield "enabled", (f"must be true in {env}: without backups one lost volume or bad migration loses the "
-                              "trading data (only dev may turn backups off)")
+    # The off-outside-dev rule lives in TradeSenseConfig.problems: a review stack (throwaway data
+    # for one pull request) may turn backups off too, and only the whole config knows it is one.
 
 
 class AppConfig(Section):

@@ -140,7 +140,7 @@ class Postgres(pulumi.ComponentResource):
                         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "1000m", "memory": "512Mi"}},
                     },
                 },
-                opts=placement.opts(self, [*after_operator, *access.depends_on], **kept),
+                opts=placement.opts(self, [*args.operator.plugin_ready, *args.depends_on, *access.depends_on], **kept),
             )
         self.cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",
@@ -149,7 +149,8 @@ class Postgres(pulumi.ComponentResource):
             # (which depends on the Cluster) would start before any instance accepts connections.
             metadata=placement.metadata(CLUSTER_NAME, POSTGRES.labels(cfg.image.tag), annotations=WAIT_UNTIL_READY),
             spec=spec,
-            opts=placement.opts(self, [*after_operator, *([self.object_store] if self.object_store else [])],
+            # Not after the ObjectStore: the plugin's sidecar retries archiving until it exists.
+            opts=placement.opts(self, after_operator,
                                 ignore_changes=["spec.bootstrap"], **kept),
         )
         if self.object_store is not None:
@@ -166,7 +167,10 @@ class Postgres(pulumi.ComponentResource):
                     # A first base backup right away: PITR works from the first day.
                     "immediate": True,
                 },
-                opts=placement.opts(self, [self.cluster]),
+                # The immediate backup needs a ready Cluster and the plugin. The ObjectStore goes in
+                # seconds after the plugin, long before the Cluster is Ready, so it is not waited for
+                # (that would add a serial layer to the deploy).
+                opts=placement.opts(self, [self.cluster, *args.operator.plugin_ready]),
             )
         if args.monitoring_crds is not None:
             k8s.apiextensions.CustomResource(

@@ -194,6 +194,7 @@ class EksCluster(pulumi.ComponentResource):
             name=cluster.name,
             cloud="eks",
             workloads_ready=(nodes, coredns, ebs_csi),
+            nodes_ready=(nodes,),
             region=args.region,
             storage_class=STORAGE_CLASS,
             identity=identity,

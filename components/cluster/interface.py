@@ -68,6 +68,9 @@ class ClusterInterface:
     # nodes, cluster DNS, the storage driver. Plain objects (namespaces, Secrets, policies) only
     # need the API server, so they do not wait and deploy while the nodes come up.
     workloads_ready: tuple[pulumi.Resource, ...] = ()
+    # The nodes alone (a subset of workloads_ready): for a controller that needs neither cluster
+    # DNS nor volumes to start, so it installs while the add-ons converge.
+    nodes_ready: tuple[pulumi.Resource, ...] = ()
     # Backup and uploads buckets; None when backups are off (dev only).
     object_storage: Optional["ObjectStorage"] = None
 

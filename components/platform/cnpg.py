@@ -29,8 +29,8 @@ class CloudNativePgArgs:
     # The cert-manager release: the plugin's chart creates an Issuer and Certificates.
     cert_manager: pulumi.Resource
     highly_available: bool
-    # ClusterInterface.workloads_ready: the operator's pods need nodes, DNS and storage.
-    workloads_ready: tuple = ()
+    # ClusterInterface.nodes_ready: the operator and plugin pods need nodes only (no DNS, no volumes).
+    nodes_ready: tuple = ()
 
 
 class CloudNativePg(pulumi.ComponentResource):
@@ -48,11 +48,11 @@ class CloudNativePg(pulumi.ComponentResource):
                 "monitoring": {"podMonitorEnabled": False},
                 "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}, "limits": {"cpu": "500m", "memory": "400Mi"}},
             },
-            parent=self, provider=args.provider, depends_on=[args.namespace, *args.workloads_ready],
+            parent=self, provider=args.provider, depends_on=[args.namespace, *args.nodes_ready],
         )
         self.plugin = charts.helm_release(
             f"{name}-barman-cloud", charts.PLUGIN_BARMAN_CLOUD, NAMESPACE,
             {"crds": {"create": True}, "resources": {"requests": {"cpu": "50m", "memory": "100Mi"}, "limits": {"cpu": "250m", "memory": "256Mi"}}},
-            parent=self, provider=args.provider, depends_on=[args.namespace, self.operator, args.cert_manager],
+            parent=self, provider=args.provider, depends_on=[args.namespace, args.cert_manager, *args.nodes_ready],
         )
         self.register_outputs({"namespace": NAMESPACE})

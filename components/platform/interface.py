@@ -45,8 +45,10 @@ class PostgresOperator:
     namespace: str
     operator_pod_labels: Mapping[str, str]
     plugin_pod_labels: Mapping[str, str]
-    # The releases whose CRDs Cluster, ObjectStore, ScheduledBackup need.
+    # The release whose CRDs Cluster and ScheduledBackup need (the operator), and the one that
+    # brings ObjectStore (the plugin). Kept apart so the Cluster never waits for the plugin.
     ready: tuple[pulumi.Resource, ...] = ()
+    plugin_ready: tuple[pulumi.Resource, ...] = ()
 
 
 @dataclass(frozen=True)

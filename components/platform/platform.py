@@ -154,7 +154,7 @@ class Platform(pulumi.ComponentResource):
 
         cnpg = CloudNativePg(f"{name}-cnpg", CloudNativePgArgs(
             namespace=namespaces[CNPG_NAMESPACE], provider=cluster.provider,
-            cert_manager=cert_manager.release, highly_available=ha, workloads_ready=cluster.workloads_ready,
+            cert_manager=cert_manager.release, highly_available=ha, nodes_ready=cluster.nodes_ready,
         ), opts=child)
 
         if AUTOSCALING_NAMESPACE in namespaces:
@@ -190,7 +190,7 @@ class Platform(pulumi.ComponentResource):
             namespaces=dict(namespaces),
             postgres_operator=PostgresOperator(
                 namespace=CNPG_NAMESPACE, operator_pod_labels=dict(OPERATOR_POD_LABELS),
-                plugin_pod_labels=dict(PLUGIN_POD_LABELS), ready=(cnpg.operator, cnpg.plugin),
+                plugin_pod_labels=dict(PLUGIN_POD_LABELS), ready=(cnpg.operator,), plugin_ready=(cnpg.plugin,),
             ),
         )
         self.register_outputs({"edge": cfg.edge, "hostnames": list(hostnames)})

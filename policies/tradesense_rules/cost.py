@@ -256,13 +256,17 @@ class _Estimator:
                 size = gib(_get(claim, "spec", "resources", "requests", "storage"))
                 claim_name = _get(claim, "metadata", "name", default="data")
                 self.add(name, STATEFUL_SET, f"{priced[1]} {claim_name} ({replicas:g} x {size:g} GiB)", replicas * size, "GiB-months", priced[0])
+        for name, props in self.of(CNPG_CLUSTER):
+            # By storage class, as for StatefulSets: a review environment's Postgres on an adopted cluster is priced too.
+            priced = self.volume_price(_get(props, "spec", "storage", "storageClass"))
+            if priced is None:
+                continue
+            instances = _num(_get(props, "spec", "instances"), 1)
+            size = gib(_get(props, "spec", "storage", "size")) + gib(_get(props, "spec", "walStorage", "size"))
+            self.add(name, CNPG_CLUSTER, f"{priced[1]} Postgres ({instances:g} instances x {size:g} GiB)", instances * size, "GiB-months", priced[0])
         if self.cloud == "existing":
             return
         price, label = self.volume_price()
-        for name, props in self.of(CNPG_CLUSTER):
-            instances = _num(_get(props, "spec", "instances"), 1)
-            size = gib(_get(props, "spec", "storage", "size")) + gib(_get(props, "spec", "walStorage", "size"))
-            self.add(name, CNPG_CLUSTER, f"{label} Postgres ({instances:g} instances x {size:g} GiB)", instances * size, "GiB-months", price)
         for name, props in self.of(HELM_RELEASE):
             if props.get("chart") != "kube-prometheus-stack":
                 continue

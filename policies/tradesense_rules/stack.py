@@ -50,6 +50,8 @@ APP_NAMESPACES = ["tradesense"]
 COMPONENT_LABEL = "app.kubernetes.io/component"
 STATEFUL_TYPES = [
     "kubernetes:apps/v1:StatefulSet",
+    # A CloudNativePG Cluster owns its instances' volumes: deleting it deletes the database.
+    "kubernetes:postgresql.cnpg.io/v1:Cluster",
     "kubernetes:core/v1:PersistentVolumeClaim",
     "kubernetes:core/v1:PersistentVolume",
     "aws:eks/cluster:Cluster",

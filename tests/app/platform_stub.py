@@ -70,6 +70,6 @@ def stub_platform(
         namespaces={"tradesense": namespace},
         postgres_operator=PostgresOperator(
             namespace=OPERATOR_NAMESPACE, operator_pod_labels=OPERATOR_POD_LABELS,
-            plugin_pod_labels={"app.kubernetes.io/name": "stub-barman-cloud"}, ready=(ready,),
+            plugin_pod_labels={"app.kubernetes.io/name": "stub-barman-cloud"}, ready=(ready,), plugin_ready=(ready,),
         ),
     )

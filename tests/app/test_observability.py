@@ -383,7 +383,7 @@ def test_every_alert_is_labelled_and_annotated_for_on_call():
 def test_stacks_ship_the_generated_alerts(recordings, stack):
     shipped = {r["alert"] for r in alert_rules_of(rendered_rules(recordings[stack]))}
     every = {r["alert"] for r in alert_rules_of(generated_rules())}
-    # `app.postgres.instances` (CloudNativePG, issue 10): with one instance there is no standby to lose.
+    # `app.postgres.instances` (3 by default in prod): with one instance there is no standby to lose.
     instances = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"].get(
-        "tradesense:app", {}).get("postgres", {}).get("instances", 1)
+        "tradesense:app", {}).get("postgres", {}).get("instances", 3 if stack == "prod" else 1)
     assert shipped == (every if instances > 1 else every - {"TradeSensePostgresReplicaLost"})

@@ -124,7 +124,8 @@ def test_images_come_from_config(stub_run):
 @pytest.mark.parametrize("stack", STACKS)
 def test_data_stores_run_pinned_images(recordings, stack):
     postgres = named(recordings[stack], "Cluster", "postgres")["spec"]["imageName"]
-    redis = only_container(recordings[stack], "StatefulSet", "redis")["image"]
+    redis_pod = named(recordings[stack], "StatefulSet", "redis")["spec"]["template"]["spec"]
+    redis = next(c for c in redis_pod["containers"] if c["name"] == "redis")["image"]  # beside the exporter
     # CNPG's PostgreSQL 15 operand image, pinned to a minor and the Debian release.
     assert postgres.startswith("ghcr.io/cloudnative-pg/postgresql:15.") and postgres.endswith("-trixie")
     assert redis.startswith("docker.io/library/redis:7.")
