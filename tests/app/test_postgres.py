@@ -99,11 +99,19 @@ def test_no_postgres_statefulset_remains(recordings):
         assert [r.inputs["metadata"]["name"] for r in objects(rec, "StatefulSet")] == ["redis"]
 
 
-def test_the_cluster_waits_for_the_operator_and_plugin(recordings):
+def test_each_cnpg_object_waits_for_the_release_that_brings_its_crd(recordings):
     rec = recordings["prod"]
     releases = {r.inputs["chart"]: r.urn for r in rec.of_type("kubernetes:helm.sh/v3:Release")}
     cluster = resource_of(rec, "Cluster", "postgres")
-    assert {releases["cloudnative-pg"], releases["plugin-barman-cloud"]} <= set(cluster.dependencies)
+    store = resource_of(rec, "ObjectStore", "postgres-backup")
+    backup = resource_of(rec, "ScheduledBackup", "postgres-daily")
+    assert releases["cloudnative-pg"] in cluster.dependencies
+    assert releases["plugin-barman-cloud"] in store.dependencies
+    # The first (immediate) backup needs a ready Cluster and the plugin.
+    assert {cluster.urn, releases["plugin-barman-cloud"]} <= set(backup.dependencies)
+    # The Cluster does not wait for the plugin or the ObjectStore: its sidecar retries archiving
+    # until they exist, and waiting would add serial layers to the first deploy.
+    assert releases["plugin-barman-cloud"] not in cluster.dependencies and store.urn not in cluster.dependencies
 
 
 def test_operator_and_plugin_are_pinned_in_their_own_namespace(recordings):
