@@ -124,6 +124,36 @@ def test_export_is_a_deployment_without_plain_text_secrets(deployed):
         assert marker not in text, f"a kubeconfig ({marker}) is in the export in plain text"
 
 
+LEAKED = "sk_live_TESTVALUE_leaked_in_state"
+
+
+def _audit(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tools.audit", str(path), "--format", "json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_auditor_passes_the_real_export_and_catches_a_secret_left_in_plain_text(deployed, tmp_path):
+    # Issue 12's auditor on what `pulumi stack export` really prints, not on a hand-built fixture.
+    exported = deployed.export()
+    clean = tmp_path / "clean.json"
+    clean.write_text(json.dumps(exported))
+    result = _audit(clean)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    report = json.loads(result.stdout)
+    assert report["verdict"] == "pass"
+    # The same export with one Kubernetes Secret's data unwrapped, as a state edited by hand or
+    # exported with --show-secrets would hold it.
+    secret = next(r for r in exported["deployment"]["resources"] if r["type"] == "kubernetes:core/v1:Secret")
+    secret["inputs"]["stringData"] = {"STRIPE_API_KEY": LEAKED}
+    secret.setdefault("outputs", {})["stringData"] = {"STRIPE_API_KEY": LEAKED}
+    dirty = tmp_path / "dirty.json"
+    dirty.write_text(json.dumps(exported))
+    result = _audit(dirty)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr
+    assert LEAKED not in result.stdout + result.stderr
+    assert secret["urn"] in result.stdout
+
+
 def _drift_preview(deployed, typ: str, path: tuple[str, ...], value):
     """Change one field of the fake cloud's record of a `typ` resource, then preview with refresh."""
     records = deployed.cloud()
