@@ -26,9 +26,9 @@ def main() -> None:
     parser.add_argument("--write-seconds", type=float, default=45)
     options = parser.parse_args()
 
-    from tests.ops.rendered import prod_backup_settings
+    from tools.pg_round_trip import rendered_backup_settings
 
-    settings = prod_backup_settings()
+    settings = rendered_backup_settings("prod")
     ws = Workspace()
     try:
         s3 = S3Server(ws).start()

@@ -16,6 +16,20 @@ from typing import Mapping
 from tools.local_servers import OPS, TOOLS, Postgres, Workspace, free_port
 
 SERVER_NAME = "postgres"
+
+
+def rendered_backup_settings(stack: str = "prod") -> dict:
+    """The ObjectStore configuration and archive_timeout the program renders for `stack` (offline plan)."""
+    from tools.mock_runtime import unwrap_secrets
+    from tools.plan import build_plan
+
+    recording = build_plan(stack).recording
+    store = recording.one("kubernetes:barmancloud.cnpg.io/v1:ObjectStore")
+    cluster = recording.one("kubernetes:postgresql.cnpg.io/v1:Cluster")
+    return {
+        "configuration": unwrap_secrets(store.inputs["spec"]["configuration"]),
+        "archive_timeout": cluster.inputs["spec"]["postgresql"]["parameters"]["archive_timeout"],
+    }
 SEED_SQL = """
 CREATE TABLE accounts (id bigserial PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT clock_timestamp());
 CREATE SEQUENCE trade_ref_seq START 1000;

@@ -7,13 +7,12 @@ import pytest
 
 from tests.ops.conftest import assert_no_secret, new_secret, script
 from tools.local_servers import Workspace
-from tools.pg_round_trip import RoundTrip, barman_flags, checksums, sequence_position
-from tests.ops.rendered import prod_backup_settings
+from tools.pg_round_trip import RoundTrip, barman_flags, checksums, rendered_backup_settings, sequence_position
 
 
 @pytest.fixture(scope="module")
 def settings():
-    return prod_backup_settings()
+    return rendered_backup_settings("prod")
 
 
 @pytest.fixture(scope="module")
