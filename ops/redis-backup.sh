@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Redis snapshot to object storage (CronJob redis-backup, every 6 hours).
 #
-# BGSAVE, wait until LASTSAVE moves, then stream the snapshot with `redis-cli --rdb` (this pod
-# cannot read the Redis volume), check it with redis-check-rdb, upload it under a timestamped
-# key and only then move redis/LATEST to it.
+# BGSAVE, wait until Redis counts one more finished snapshot, then stream it with
+# `redis-cli --rdb` (this pod cannot read the Redis volume), check it with redis-check-rdb,
+# upload it under a timestamped key and only then move redis/LATEST to it.
 # Env: REDIS_HOST, REDIS_PORT, REDISCLI_AUTH (from the Secret), BACKUP_BUCKET,
 #      optional S3_ENDPOINT_URL, BGSAVE_TIMEOUT_SECONDS (default 600), WORK_DIR (default /tmp).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -15,10 +15,18 @@ trap 'rm -rf "$work" "$OPS_ERR"' EXIT
 
 rcli() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --no-auth-warning "$@"; }
 
+# rdb_saves (Redis 7) counts finished snapshots. LASTSAVE has one-second resolution, so a
+# BGSAVE that ends in the same second as the previous save would never be seen to finish.
+persistence() { rcli INFO persistence | tr -d '\r' | sed -n "s/^$1://p"; }
+
 check_bucket "$BACKUP_BUCKET"
 before="$(rcli LASTSAVE 2>"$OPS_ERR")" || die "Redis at ${REDIS_HOST}:${REDIS_PORT} is unreachable: $(last_error)"
 case "$before" in
   ''|*[!0-9]*) die "Redis at ${REDIS_HOST}:${REDIS_PORT} refused LASTSAVE: ${before} $(last_error)" ;;
+esac
+count="$(persistence rdb_saves)"
+case "$count" in
+  ''|*[!0-9]*) die "Redis at ${REDIS_HOST}:${REDIS_PORT} reports no rdb_saves (Redis 7 or later is required)" ;;
 esac
 reply="$(rcli BGSAVE 2>"$OPS_ERR")" || die "BGSAVE failed: $(last_error)"
 case "$reply" in
@@ -26,14 +34,16 @@ case "$reply" in
   *) die "BGSAVE failed: ${reply}" ;;
 esac
 deadline=$(( $(date +%s) + timeout_s ))
-while [ "$(rcli LASTSAVE)" = "$before" ]; do
+until [ "$(persistence rdb_saves)" -gt "$count" ] && [ "$(persistence rdb_bgsave_in_progress)" = 0 ]; do
   [ "$(date +%s)" -lt "$deadline" ] || die "BGSAVE did not finish within ${timeout_s}s"
-  sleep 1
+  sleep 0.5
 done
-status="$(rcli INFO persistence | tr -d '\r' | sed -n 's/^rdb_last_bgsave_status://p')"
+status="$(persistence rdb_last_bgsave_status)"
 [ "$status" = "ok" ] || die "BGSAVE finished with status '${status}'"
 
-rcli --rdb "$work/dump.rdb" >/dev/null 2>"$work/rdb.err" || die "could not fetch the snapshot: $(cat "$work/rdb.err")"
+# A full-sync transfer that stalls would otherwise hold the Job until its activeDeadlineSeconds.
+timeout "$timeout_s" redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --no-auth-warning --rdb "$work/dump.rdb" \
+  >/dev/null 2>"$work/rdb.err" || die "could not fetch the snapshot within ${timeout_s}s: $(cat "$work/rdb.err")"
 redis-check-rdb "$work/dump.rdb" >"$work/check.log" 2>&1 || die "the snapshot fails redis-check-rdb: $(tail -n 3 "$work/check.log")"
 
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"

@@ -112,11 +112,21 @@ class Workspace:
 
     def run(self, args: Sequence[str], env: dict[str, str], timeout: float = 300, check: bool = False,
             input: Optional[str] = None) -> subprocess.CompletedProcess:
-        proc = subprocess.run([*_run_as(), *map(str, args)], env=env, capture_output=True, text=True,
-                              timeout=timeout, cwd=self.root, input=input)
+        try:
+            proc = subprocess.run([*_run_as(), *map(str, args)], env=env, capture_output=True, text=True,
+                                  timeout=timeout, cwd=self.root, input=input)
+        except subprocess.TimeoutExpired as hung:
+            raise AssertionError(f"{args[0]} did not finish within {timeout:g}s\n{_text(hung.stdout)}\n"
+                                 f"{_text(hung.stderr)}\n{self.server_logs()}") from None
         if check and proc.returncode != 0:
             raise AssertionError(f"{args[0]} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
         return proc
+
+    def server_logs(self, lines: int = 20) -> str:
+        """The last lines of every server's log, for a failure that needs them."""
+        tails = [f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+                 for log in sorted(self.root.rglob("*.log"))]
+        return "\n".join(tails)
 
     def start(self, args: Sequence[str], env: dict[str, str], log: str, as_user: bool = True) -> subprocess.Popen:
         out = open(self.root / log, "wb")
@@ -225,6 +235,10 @@ class Postgres:
         proc = self.ws.run([TOOLS["psql"], "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", self.socket_dir,
                             "-p", str(self.port), "-U", "postgres", "-d", db, "-c", query], self.env, check=check)
         return proc.stdout.strip()
+
+
+def _text(stream: Optional[bytes | str]) -> str:
+    return stream.decode(errors="replace") if isinstance(stream, bytes) else (stream or "")
 
 
 @dataclass

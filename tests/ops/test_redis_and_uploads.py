@@ -25,7 +25,7 @@ def redis(workspace, env):
 
 def redis_env(env, redis, bucket, **extra):
     return {**env, "REDIS_HOST": LOOPBACK, "REDIS_PORT": str(redis.port), "REDISCLI_AUTH": redis.password,
-            "BACKUP_BUCKET": bucket, "WORK_DIR": str(redis.ws.root), **extra}
+            "BACKUP_BUCKET": bucket, "WORK_DIR": str(redis.ws.root), "BGSAVE_TIMEOUT_SECONDS": "30", **extra}
 
 
 def latest(s3, bucket, prefix):
@@ -54,6 +54,25 @@ def test_redis_snapshot_round_trip_byte_for_byte(workspace, env, s3, bucket, red
     assert copy.cli("DEBUG", "DIGEST") == redis.cli("DEBUG", "DIGEST")
     assert copy.cli("GET", "greeting") == "grüß dich 東京"
     assert copy.cli("DBSIZE") == "3002"
+
+
+def test_backups_right_after_another_snapshot_see_their_own_bgsave_finish(workspace, env, s3, bucket, redis):
+    # LASTSAVE has one-second resolution: a BGSAVE ending in the same second as the snapshot
+    # before it leaves LASTSAVE unchanged, and a script waiting for it to move waits forever.
+    for _ in range(3):
+        redis.cli("BGSAVE")
+        backup = workspace.run([script("redis-backup.sh")], redis_env(env, redis, bucket, BGSAVE_TIMEOUT_SECONDS="5"))
+        assert backup.returncode == 0, backup.stderr
+
+
+def test_a_failed_bgsave_fails_the_backup_at_once(workspace, env, s3, bucket, redis):
+    # The child writes temp-<pid>.rdb and renames it to dump.rdb: a directory there fails the save.
+    workspace.dir(f"{redis.name}/dump.rdb/blocker")
+    proc = workspace.run([script("redis-backup.sh")], redis_env(env, redis, bucket, BGSAVE_TIMEOUT_SECONDS="120"),
+                         timeout=60)
+    assert proc.returncode != 0
+    assert "BGSAVE finished with status 'err'" in proc.stderr
+    assert latest(s3, bucket, "redis") is None
 
 
 def test_redis_backup_with_bad_credentials_fails_and_keeps_latest(workspace, env, s3, bucket, redis):
