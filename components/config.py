@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import pulumi
 from pydantic import Field, ValidationError
@@ -78,6 +78,24 @@ class SecretSpec:
     placeholder: Optional[str] = None
     # Checks the decrypted value against the environment (same contract as `check`).
     env_check: Optional[Callable[[str, str], Any]] = None
+    # Also required wherever this config path (`section.camelCase.path`) is set.
+    required_by: Optional[str] = None
+
+    def required(self, env: str, config: Mapping[str, str]) -> bool:
+        """Whether a stack with this environment and raw config (`tradesense:<section>` -> JSON) needs it."""
+        if env in self.required_in:
+            return True
+        if self.required_by is None:
+            return False
+        section, *path = self.required_by.split(".")
+        value: Any = config.get(f"{NAMESPACE}:{section}")
+        try:
+            value = json.loads(value) if isinstance(value, str) else value
+        except ValueError:
+            return False  # a malformed section is reported by its own validation
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        return value is not None
 
     @property
     def full_key(self) -> str:
@@ -108,6 +126,8 @@ SECRETS: dict[str, SecretSpec] = {
         # Object storage credentials where no workload identity exists (checked in _secret_problems).
         SecretSpec("backupAccessKeyId", "access key id of the dev S3-compatible endpoint (app.backups.endpoint)", example="minio"),
         SecretSpec("backupSecretAccessKey", "secret key of the dev S3-compatible endpoint", example="..."),
+        SecretSpec("dns01ApiToken", "API token with DNS write access to the domain's zone, for cert-manager's DNS-01 "
+                   "solver", example="dop_v1_...", required_by="platform.reviewEnvironments.dns01Provider"),
     )
 }
 
@@ -287,10 +307,13 @@ def _known_keys(loc: tuple) -> list[str]:
 
 def _secret_problems(settings: TradeSenseConfig, present: dict[str, pulumi.Output[str]]) -> list[str]:
     env = settings.environment
+    sections = {f"{NAMESPACE}:{key}": value for key, value in settings.model_dump(by_alias=True).items()}
     problems = [
-        f"{spec.full_key} is required in {env} ({spec.purpose}); set it with: {spec.set_command}"
+        f"{spec.full_key} is required "
+        + (f"in {env}" if env in spec.required_in else f"with {NAMESPACE}:{spec.required_by} set")
+        + f" ({spec.purpose}); set it with: {spec.set_command}"
         for spec in SECRETS.values()
-        if env in spec.required_in and spec.key not in present
+        if spec.required(env, sections) and spec.key not in present
     ]
     from pulumi.runtime import config as runtime_config
 

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 
 class ReviewConfig(Section):
-    # The stack whose cluster and edge the review environments share (documentation and CI).
+    # The stack whose cluster and edge the review environments share: its Gateway admits routes
+    # from namespaces labelled with this name (platform.reviewEnvironments on that stack).
     of: str = Field("staging", pattern=r"^[a-z0-9-]+$")
     # The pull request number.
     number: int = Field(ge=1, le=999999)
@@ -52,7 +53,9 @@ class ReviewConfig(Section):
 
 
 def namespace_of(number: int) -> str:
-    return f"tradesense-pr-{number}"
+    from components.platform.review_edge import REVIEW_NAMESPACE_PREFIX
+
+    return f"{REVIEW_NAMESPACE_PREFIX}{number}"
 
 
 def hostnames_of(number: int, domain: str) -> tuple[str, str, str]:
@@ -65,6 +68,7 @@ def shared_platform(review: ReviewConfig, number: int, domain: str, namespace: p
     from components.platform.monitoring import DASHBOARD_LABEL, PROMETHEUS_POD_LABELS
     from components.platform.cnpg import NAMESPACE as CNPG_NAMESPACE, OPERATOR_POD_LABELS, PLUGIN_POD_LABELS
     from components.platform.interface import PostgresOperator
+    from components.platform.review_edge import REVIEW_LISTENER, REVIEW_TLS_SECRET
     from components.platform.security_headers import SECURITY_HEADERS, response_header_filter
 
     hostnames = hostnames_of(number, domain)
@@ -75,9 +79,9 @@ def shared_platform(review: ReviewConfig, number: int, domain: str, namespace: p
             namespace=review.edge_namespace,
             pod_labels={GATEWAY_NAME_LABEL: review.gateway_name},
             gateway_name=review.gateway_name,
-            # No per-host listener names: the route attaches to the Gateway, which admits it on
-            # the listener whose hostname matches (the wildcard one, see README).
-            https_sections=(),
+            # Staging's wildcard listener, which admits routes from namespaces labelled as its
+            # review environments (components/platform/review_edge.py).
+            https_sections=(REVIEW_LISTENER,),
             security_headers=dict(SECURITY_HEADERS),
             response_headers_filter=response_header_filter(),
         ),
@@ -86,7 +90,7 @@ def shared_platform(review: ReviewConfig, number: int, domain: str, namespace: p
         api_hostname=hostnames[2],
         app_namespace=name,
         monitoring_namespace=review.monitoring_namespace,
-        tls_secret_name="",
+        tls_secret_name=REVIEW_TLS_SECRET,
         tls_secret_namespace=review.edge_namespace,
         prometheus_pod_labels=dict(PROMETHEUS_POD_LABELS),
         dashboard_label=dict(DASHBOARD_LABEL),
@@ -100,6 +104,7 @@ def shared_platform(review: ReviewConfig, number: int, domain: str, namespace: p
 
 def build_review_environments(cfg: "StackConfig", cluster: "ClusterInterface") -> list[TradeSenseApp]:
     from components.platform.namespaces import RESTRICTED, NamespaceSpec, PlatformNamespaces, PlatformNamespacesArgs
+    from components.platform.review_edge import review_namespace_labels
 
     review = cfg.settings.review
     assert review is not None
@@ -107,7 +112,8 @@ def build_review_environments(cfg: "StackConfig", cluster: "ClusterInterface") -
     apps = []
     for number in review.numbers:
         name = namespace_of(number)
-        spec = NamespaceSpec(name, RESTRICTED, f"review environment for pull request {number}")
+        spec = NamespaceSpec(name, RESTRICTED, f"review environment for pull request {number}",
+                             labels=review_namespace_labels(review.of))
         namespace = PlatformNamespaces(f"{name}-namespace", PlatformNamespacesArgs((spec,), cluster.provider)).by_name[name]
         apps.append(TradeSenseApp(name, TradeSenseAppArgs(
             settings=cfg.settings.app,

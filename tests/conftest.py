@@ -22,11 +22,18 @@ TEST_SECRETS = {
     "tradesense:stripeApiKey": "sk_test_TESTVALUE_stripe_api_key",
     "tradesense:stripeWebhookSecret": "whsec_TESTVALUE_webhook",
     "tradesense:sentryDsn": "https://TESTVALUE@o0.ingest.sentry.io/1",
+    "tradesense:dns01ApiToken": "dop_v1_TESTVALUE_dns01_token",
     "tradesense:alertmanagerReceivers": (
         "- name: pager\n  pagerduty_configs:\n    - routing_key: TESTVALUE-pagerduty-key\n"
         "- name: chat\n  slack_configs:\n    - api_url: https://hooks.slack.com/services/T0/B0/TESTVALUE\n      channel: '#alerts'\n"
     ),
 }
+
+
+def edge_overrides(edge: str) -> dict:
+    """Config overrides selecting an edge. Review environments attach to a Gateway, so the
+    ingress-nginx variant runs without them."""
+    return {"platform.edge": edge, **({"platform.reviewEnvironments": DELETE} if edge == "ingress-nginx" else {})}
 
 
 def stack_config(stack: str, overrides: Optional[dict[str, Any]] = None, secrets: bool = True) -> dict[str, str]:

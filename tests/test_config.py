@@ -72,6 +72,15 @@ MALFORMED = [
     ("dev", {"unknownSection": {"a": 1}},
      ["tradesense:unknownSection is not a known setting (known here: app, cluster, environment, monthlyBudgetUsd, platform, review)"]),
     ("staging", {"cluster": DELETE}, ["tradesense:cluster is required"]),
+    ("prod", {"platform.reviewEnvironments": {"dns01Provider": "digitalocean"}},
+     ["tradesense:platform.reviewEnvironments must not be set in prod: review environments run on the staging cluster"]),
+    ("staging", {"platform.reviewEnvironments.dns01Provider": "route53"},
+     ["tradesense:platform.reviewEnvironments.dns01Provider must be 'digitalocean' or 'cloudflare' (got 'route53')"]),
+    ("staging", {"platform.reviewEnvironments.dns01Provider": DELETE},
+     ["tradesense:platform.reviewEnvironments.dns01Provider is required with the letsencrypt-prod issuer: Let's Encrypt "
+      "issues the wildcard certificate *.staging.tradesense.com only through DNS-01 (one of: digitalocean, cloudflare)"]),
+    ("staging", {"platform.edge": "ingress-nginx"},
+     ["tradesense:platform.reviewEnvironments needs edge gateway-api (review environments attach HTTPRoutes to the shared Gateway)"]),
     ("prod", {"cluster.eks.version": "1.30"},
      ["tradesense:cluster.eks.version must be one of 1.34, 1.35 (got '1.30'): cluster-autoscaler is pinned "
       "per Kubernetes minor in components/platform/autoscaling.py"]),
@@ -122,7 +131,11 @@ def test_missing_secrets_name_the_exact_command(stack):
         f"tradesense:alertmanagerReceivers is required in {stack} (Alertmanager receivers (YAML list; see "
         "components/platform/alertmanager_config.py)); set it with: "
         'pulumi config set --secret tradesense:alertmanagerReceivers "$(cat receivers.yaml)"',
-    ]
+    ] + ([  # staging's Gateway hosts the review environments (platform.reviewEnvironments)
+        "tradesense:dns01ApiToken is required with tradesense:platform.reviewEnvironments.dns01Provider set (API token "
+        "with DNS write access to the domain's zone, for cert-manager's DNS-01 solver); set it with: "
+        "pulumi config set --secret tradesense:dns01ApiToken 'dop_v1_...'",
+    ] if stack == "staging" else [])
     assert recording.resources == []
 
 

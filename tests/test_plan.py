@@ -194,14 +194,16 @@ def test_encrypted_secrets_plan_with_placeholders_that_pass_their_checks(tmp_pat
     project = _temp_project(tmp_path)
     stack_file = project / "Pulumi.staging.yaml"
     doc = yaml.safe_load(stack_file.read_text())
-    for key in ("stripeApiKey", "stripeWebhookSecret", "sentryDsn", "alertmanagerReceivers"):
+    # Staging's five: the app's, the receivers, and the DNS-01 token of its review-environment wildcard.
+    keys = ("stripeApiKey", "stripeWebhookSecret", "sentryDsn", "alertmanagerReceivers", "dns01ApiToken")
+    for key in keys:
         doc["config"][f"tradesense:{key}"] = {"secure": "v1:AAAAencryptedAAAA"}
     stack_file.write_text(yaml.safe_dump(doc))
     out = tmp_path / "out"
     proc = run_plan_cli(["--stack", "staging", "--out", str(out)], cwd=project)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     required = {s["key"]: s["state"] for s in json.loads((out / "plan.json").read_text())["requiredSecrets"]}
-    assert set(required) == {f"tradesense:{k}" for k in ("stripeApiKey", "stripeWebhookSecret", "sentryDsn", "alertmanagerReceivers")}
+    assert set(required) == {f"tradesense:{k}" for k in keys}
     assert all(state.startswith("set in stack file") for state in required.values())
 
 

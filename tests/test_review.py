@@ -11,7 +11,7 @@ from itertools import product
 
 import pytest
 
-from tests.app.k8s import manifest, objects, pod_templates
+from tests.app.k8s import manifest, named, objects, pod_templates
 from tests.app.netpol_eval import Pod, Policy, allowed
 from tools.plan import build_plan
 from tools.review_stack import materialise, stack_name
@@ -43,6 +43,16 @@ def test_only_the_app_per_pull_request(review):
     assert review.mandatory == []
 
 
+def test_review_stacks_use_the_review_policy_config(review):
+    from tools.policy_eval import evaluate, load_policy_config, policy_config_name
+
+    assert [policy_config_name(s) for s in ("pr-12", "staging", "pr-x", "prod")] == ["review", "staging", "pr-x", "prod"]
+    # Staging's rules apply, except the backup one: a review environment's data is thrown away.
+    assert review.violations == []
+    with_staging_config = evaluate(review.recording.resources, load_policy_config("staging"))
+    assert [v.policy for v in with_staging_config] == ["stack-require-backup-cronjob"]
+
+
 def test_names_are_unique_and_carry_the_pr_number(review):
     rec = review.recording
     assert len({r.urn for r in rec.resources}) == len(rec.resources)
@@ -62,6 +72,53 @@ def test_own_hostnames_on_the_shared_gateway(review):
         number = route["metadata"]["namespace"].rsplit("-", 1)[1]
         assert all(h.endswith(f"pr-{number}.staging.tradesense.com") for h in route["spec"]["hostnames"])
         assert {(p["namespace"], p["name"]) for p in route["spec"]["parentRefs"]} == {("nginx-gateway", "tradesense")}
+
+
+def covered_by_certificate(hostname: str, dns_name: str) -> bool:
+    """RFC 6125: a wildcard covers exactly one left-most label."""
+    if dns_name.startswith("*."):
+        label, _, rest = hostname.partition(".")
+        return bool(label) and rest == dns_name[2:]
+    return hostname == dns_name
+
+
+def selects(match_labels: dict, labels: dict) -> bool:
+    return all(labels.get(k) == v for k, v in match_labels.items())
+
+
+def test_staging_gateway_admits_and_serves_every_review_route(review, staging):
+    """Joins the two stacks' plans as the cluster would: route -> listener -> certificate -> issuer."""
+    gateway = named(staging.recording, "Gateway", "tradesense", "nginx-gateway")
+    listeners = {listener["name"]: listener for listener in gateway["spec"]["listeners"]}
+    certificates = {c["spec"]["secretName"]: c for c in map(manifest, objects(staging.recording, "Certificate", namespace=None))}
+    issuers = {i["metadata"]["name"]: i for i in map(manifest, objects(staging.recording, "ClusterIssuer", namespace=None))}
+    namespaces = {n["metadata"]["name"]: {**n["metadata"]["labels"], "kubernetes.io/metadata.name": n["metadata"]["name"]}
+                  for n in map(manifest, objects(review.recording, "Namespace", namespace=None))}
+    staging_namespace = {"kubernetes.io/metadata.name": STAGING_NS}
+    routes = [manifest(r) for r in objects(review.recording, "HTTPRoute", namespace=None)]
+    assert routes
+    for route in routes:
+        labels = namespaces[route["metadata"]["namespace"]]
+        for parent in route["spec"]["parentRefs"]:
+            listener = listeners[parent["sectionName"]]
+            assert listener["protocol"] == "HTTPS"
+            assert selects(listener["allowedRoutes"]["namespaces"]["selector"]["matchLabels"], labels)
+            certificate = certificates[listener["tls"]["certificateRefs"][0]["name"]]
+            for hostname in route["spec"]["hostnames"]:
+                assert any(covered_by_certificate(hostname, name) for name in certificate["spec"]["dnsNames"]), hostname
+            # Let's Encrypt issues the wildcard only through DNS-01, with a token Secret cert-manager can read.
+            solvers = issuers[certificate["spec"]["issuerRef"]["name"]]["spec"]["acme"]["solvers"]
+            dns01 = [s for s in solvers if set(certificate["spec"]["dnsNames"]) <= set(s.get("selector", {}).get("dnsNames", []))]
+            assert dns01 and "dns01" in dns01[0]
+            token = dns01[0]["dns01"]["digitalocean"]["tokenSecretRef"]
+            assert named(staging.recording, "Secret", token["name"], "cert-manager")["stringData"][token["key"]]
+        # The staging app's own listeners never admit a review namespace, nor the review listener staging's app.
+        for listener in gateway["spec"]["listeners"]:
+            selector = listener["allowedRoutes"]["namespaces"].get("selector", {}).get("matchLabels")
+            if listener["name"] == "https-review":
+                assert not selects(selector, staging_namespace)
+            elif selector is not None:
+                assert not selects(selector, labels)
 
 
 def test_small_data_stores(review):

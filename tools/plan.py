@@ -63,7 +63,7 @@ def offline_config(files: StackConfigFiles) -> tuple[dict[str, str], list[str], 
             if spec.placeholder is not None:
                 config[spec.full_key] = spec.placeholder
             required.append({"key": spec.full_key, "state": "set in stack file (encrypted; placeholder used offline)"})
-        elif env in spec.required_in and spec.full_key not in config:
+        elif spec.required(env, config) and spec.full_key not in config:
             config[spec.full_key] = spec.placeholder or PLACEHOLDER_PREFIX + spec.full_key
             secret_keys.append(spec.full_key)
             required.append({"key": spec.full_key, "state": "missing: set before a real deploy", "command": spec.set_command})

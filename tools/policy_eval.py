@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from inspect import isawaitable
@@ -90,9 +91,14 @@ def load_policies() -> list:
     return list(ALL_POLICIES)
 
 
+def policy_config_name(stack: str) -> str:
+    """Review stacks (`pr-<N>`, tools/review_stack.py) share policies/config/review.json."""
+    return "review" if re.fullmatch(r"pr-[0-9]+", stack) else stack
+
+
 def load_policy_config(stack: str, root: Path = ROOT) -> dict:
-    """policies/config/<stack>.json, or {} when the stack has none."""
-    path = Path(root) / "policies" / "config" / f"{stack}.json"
+    """policies/config/<stack>.json (review.json for a review stack), or {} when there is none."""
+    path = Path(root) / "policies" / "config" / f"{policy_config_name(stack)}.json"
     if not path.exists():
         return {}
     text = path.read_text()

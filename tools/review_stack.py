@@ -3,7 +3,8 @@
     python -m tools.plan --review 123 [--review-count 4]
 
 writes build/review/Pulumi.pr-123.yaml (review.number and review.count set), a copy of
-Pulumi.yaml and staging's policy config beside it, and plans that stack.
+Pulumi.yaml and the review stacks' policy config (policies/config/review.json: staging's, with
+the backup rule off, since review data is thrown away) beside it, and plans that stack.
 """
 
 from __future__ import annotations
@@ -32,5 +33,5 @@ def materialise(number: int, count: int = 1, dest: Path = ROOT / "build" / "revi
     (dest / f"Pulumi.{stack_name(number)}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     policy_dir = dest / "policies" / "config"
     policy_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "policies" / "config" / f"{review.get('of', 'staging')}.json", policy_dir / f"{stack_name(number)}.json")
+    shutil.copy(ROOT / "policies" / "config" / "review.json", policy_dir / "review.json")
     return dest

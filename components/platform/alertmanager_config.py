@@ -25,6 +25,8 @@ from typing import Any, Optional
 
 import yaml
 
+from components.platform.review_edge import REVIEW_NAMESPACE_PREFIX
+
 NULL_RECEIVER = "null"
 SECRET_KEY = "alertmanagerReceivers"
 CONFIG_FILE = "alertmanager.yaml"
@@ -110,8 +112,9 @@ def _matcher(alerts: tuple[str, ...]) -> str:
 
 
 def alertmanager_config(receivers: list[dict[str, Any]]) -> dict[str, Any]:
-    """Critical -> the first PagerDuty receiver (and on to chat); warning -> the first Slack
-    receiver; info and the always-firing Watchdog/InfoInhibitor -> nowhere. Without a
+    """Critical -> the first PagerDuty receiver (and on to chat); warning, and anything from a
+    review environment's namespace -> the first Slack receiver; info and the always-firing
+    Watchdog/InfoInhibitor -> nowhere. Without a
     PagerDuty (or Slack) receiver (dev only), the first receiver takes that role."""
     default = receivers[0]["name"] if receivers else NULL_RECEIVER
     pager = first_with(receivers, PAGER_INTEGRATION) or default
@@ -127,6 +130,8 @@ def alertmanager_config(receivers: list[dict[str, Any]]) -> dict[str, Any]:
             "routes": [
                 {"receiver": NULL_RECEIVER, "matchers": ['alertname =~ "Watchdog|InfoInhibitor"']},
                 {"receiver": NULL_RECEIVER, "matchers": ['severity = "info"']},
+                # A pull request's review environment (on staging) is worth a chat line, never a page.
+                {"receiver": chat, "matchers": [f'namespace =~ "{REVIEW_NAMESPACE_PREFIX}[0-9]+"'], "repeat_interval": "4h"},
                 # Page fast and re-page hourly while unresolved; `continue` also posts it to chat.
                 {"receiver": pager, "matchers": ['severity = "critical"'], "group_wait": "10s",
                  "group_interval": "5m", "repeat_interval": "1h", "continue": pager != chat},

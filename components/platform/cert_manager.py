@@ -2,7 +2,8 @@
 
 Let's Encrypt staging and prod issuers exist wherever an ACME email is configured; both solve
 HTTP-01 through the selected edge (a Gateway HTTPRoute or an Ingress). Dev uses a self-signed
-issuer, since Let's Encrypt cannot reach a local cluster.
+issuer, since Let's Encrypt cannot reach a local cluster. A stack hosting review environments
+also gets a wildcard certificate, whose name the issuers solve by DNS-01 (components/platform/dns01.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import pulumi_kubernetes as k8s
 
 from components.platform import charts
 from components.platform.chart_defaults import image_user_pod_context, locked_container_context, resources
+from components.platform.dns01 import TOKEN_KEY, TOKEN_SECRET_NAME, dns01_solver
+from components.platform.review_edge import REVIEW_TLS_SECRET, ReviewWildcard
 from components.secure_defaults import recommended_labels
 
 CERT_MANAGER_API = "cert-manager.io/v1"
@@ -47,12 +50,15 @@ class CertManagerArgs:
     monitoring_crds: Optional[pulumi.Resource] = None
     # ClusterInterface.workloads_ready: the release's pods need nodes, DNS and storage.
     workloads_ready: tuple = ()
+    # A wildcard certificate for this stack's review environments (DNS-01 with an ACME issuer).
+    review_wildcard: Optional[ReviewWildcard] = None
 
 
 class CertManager(pulumi.ComponentResource):
     release: k8s.helm.v3.Release
     issuers: dict[str, k8s.apiextensions.CustomResource]
     certificate: k8s.apiextensions.CustomResource
+    review_certificate: Optional[k8s.apiextensions.CustomResource] = None
 
     def __init__(self, name: str, args: CertManagerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("tradesense:platform:CertManager", name, None, opts)
@@ -70,6 +76,12 @@ class CertManager(pulumi.ComponentResource):
         after_crds = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.release])
 
         self.issuers = {}
+        solvers = [args.acme_solver]
+        review = args.review_wildcard
+        # Both ACME issuers get the DNS-01 solver, so switching platform.issuer keeps the wildcard.
+        if review is not None and review.dns01_provider is not None and args.acme_email:
+            solvers.insert(0, dns01_solver(review.dns01_provider, (review.hostname,)))
+            self._dns01_token(name, args)
         if args.acme_email:
             for issuer_name, server in ACME_SERVERS.items():
                 self.issuers[issuer_name] = self._cluster_issuer(
@@ -80,7 +92,7 @@ class CertManager(pulumi.ComponentResource):
                             "server": server,
                             "email": args.acme_email,
                             "privateKeySecretRef": {"name": f"{issuer_name}-account-key"},
-                            "solvers": [args.acme_solver],
+                            "solvers": solvers,
                         }
                     },
                     after_crds,
@@ -90,19 +102,28 @@ class CertManager(pulumi.ComponentResource):
         if args.issuer not in self.issuers:
             raise ValueError(f"issuer {args.issuer} needs platform.acmeEmail")  # config problems() catch this first
 
-        self.certificate = k8s.apiextensions.CustomResource(
-            f"{name}-certificate",
+        self.certificate = self._certificate(f"{name}-certificate", args.tls_secret_name, args.hostnames, args)
+        if review is not None:
+            self.review_certificate = self._certificate(f"{name}-review-certificate", REVIEW_TLS_SECRET, (review.hostname,), args)
+        if args.monitoring_crds is not None:
+            self._controller_monitor(name, args)
+        self.register_outputs({"issuer": args.issuer, "certificate": args.tls_secret_name})
+
+    def _certificate(self, resource_name: str, secret_name: str, dns_names: tuple[str, ...],
+                     args: CertManagerArgs) -> k8s.apiextensions.CustomResource:
+        return k8s.apiextensions.CustomResource(
+            resource_name,
             api_version=CERT_MANAGER_API,
             kind="Certificate",
             metadata={
-                "name": args.tls_secret_name,
+                "name": secret_name,
                 "namespace": args.certificate_namespace_name,
-                "labels": recommended_labels(args.tls_secret_name, "tls"),
+                "labels": recommended_labels(secret_name, "tls"),
             },
             spec={
-                "secretName": args.tls_secret_name,
+                "secretName": secret_name,
                 "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": args.issuer},
-                "dnsNames": list(args.hostnames),
+                "dnsNames": list(dns_names),
                 # A fresh key on every renewal, so a leaked key dies with its certificate.
                 "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
             },
@@ -112,9 +133,21 @@ class CertManager(pulumi.ComponentResource):
                 depends_on=[self.release, self.issuers[args.issuer], args.certificate_namespace, *args.certificate_waits_for],
             ),
         )
-        if args.monitoring_crds is not None:
-            self._controller_monitor(name, args)
-        self.register_outputs({"issuer": args.issuer, "certificate": args.tls_secret_name})
+
+    def _dns01_token(self, name: str, args: CertManagerArgs) -> k8s.core.v1.Secret:
+        """The DNS provider's token, where ClusterIssuers resolve secret references (cert-manager's namespace)."""
+        token = args.review_wildcard.dns01_token
+        if token is None:
+            raise ValueError("platform.reviewEnvironments.dns01Provider needs the secret tradesense:dns01ApiToken")  # config catches it first
+        return k8s.core.v1.Secret(
+            f"{name}-dns01-token",
+            metadata={"name": TOKEN_SECRET_NAME, "namespace": args.namespace_name,
+                      "labels": recommended_labels(TOKEN_SECRET_NAME, "credentials")},
+            type="Opaque",
+            string_data={TOKEN_KEY: pulumi.Output.secret(token)},
+            # The ClusterIssuer reads it when it solves a challenge; only the namespace must exist.
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.namespace]),
+        )
 
     def _controller_monitor(self, name: str, args: CertManagerArgs) -> k8s.apiextensions.CustomResource:
         # The chart's own ServiceMonitor (templates/servicemonitor.yaml), rendered by us: same

@@ -16,6 +16,8 @@ from components.config_base import Environment, Problem, Section
 EdgeKind = Literal["gateway-api", "ingress-nginx"]
 IssuerName = Literal["letsencrypt-prod", "letsencrypt-staging", "selfsigned"]
 ServiceType = Literal["LoadBalancer", "NodePort"]
+# DNS providers cert-manager solves DNS-01 with from an API token (components/platform/dns01.py).
+Dns01Provider = Literal["digitalocean", "cloudflare"]
 
 DOMAIN_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
@@ -51,6 +53,15 @@ class MonitoringConfig(Section):
             )
 
 
+class ReviewEnvironmentsConfig(Section):
+    """This stack's edge also serves review environments (components/review.py) at
+    <name>.<domain>, through one wildcard listener and certificate."""
+
+    # The DNS provider hosting <domain>'s zone: Let's Encrypt issues a wildcard certificate only
+    # through DNS-01. Its API token is the secret tradesense:dns01ApiToken.
+    dns01_provider: Optional[Dns01Provider] = None
+
+
 class PlatformConfig(Section):
     # Apex domain; the platform serves it, www.<domain> and api.<domain>.
     domain: Optional[str] = Field(None, pattern=DOMAIN_PATTERN, max_length=200)
@@ -64,6 +75,8 @@ class PlatformConfig(Section):
     edge_service_type: ServiceType = "LoadBalancer"
     edge_replicas: int = Field(2, ge=1, le=20)
     monitoring: MonitoringConfig = MonitoringConfig()
+    # Set on the stack whose cluster hosts review environments (staging).
+    review_environments: Optional[ReviewEnvironmentsConfig] = None
 
     def problems(self, env: Environment) -> Iterable[Problem]:
         if self.domain is None:
@@ -80,11 +93,31 @@ class PlatformConfig(Section):
             yield "edgeServiceType", f"must be LoadBalancer in {env} (NodePort is for local clusters)"
         if env == "prod" and self.edge_replicas < 2:
             yield "edgeReplicas", f"must be >= 2 in prod so the edge survives a node loss (got {self.edge_replicas})"
+        yield from self._review_problems(env, issuer)
+
+    def _review_problems(self, env: Environment, issuer: IssuerName) -> Iterable[Problem]:
+        review = self.review_environments
+        if review is None:
+            return
+        if env == "prod":
+            yield "reviewEnvironments", "must not be set in prod: review environments run on the staging cluster"
+        if self.edge != "gateway-api":
+            yield "reviewEnvironments", "needs edge gateway-api (review environments attach HTTPRoutes to the shared Gateway)"
+        if issuer != "selfsigned" and review.dns01_provider is None:
+            yield "reviewEnvironments.dns01Provider", (
+                f"is required with the {issuer} issuer: Let's Encrypt issues the wildcard certificate "
+                f"*.{self.domain} only through DNS-01 (one of: digitalocean, cloudflare)"
+            )
 
     def issuer_for(self, env: Environment) -> IssuerName:
         if self.issuer is not None:
             return self.issuer
         return "selfsigned" if env == "dev" else "letsencrypt-prod"
+
+    @property
+    def review_hostname(self) -> Optional[str]:
+        """The wildcard the review environments' hostnames fall under (one DNS label deep)."""
+        return f"*.{self.domain}" if self.review_environments is not None else None
 
     @property
     def hostnames(self) -> tuple[str, ...]:

@@ -5,7 +5,8 @@ LoadBalancer Service per Gateway, and copies `spec.infrastructure.annotations` o
 is how the cloud's load-balancer annotations reach that Service. Port 80 only redirects to
 HTTPS (and serves cert-manager's HTTP-01 challenge routes, whose exact-path match outranks the
 redirect's prefix match); one HTTPS listener per hostname terminates TLS with the platform
-certificate and accepts HTTPRoutes from the app namespace only.
+certificate and accepts HTTPRoutes from the app namespace only. With review environments, one
+more listener for `*.<domain>` (wildcard certificate) accepts routes from their namespaces only.
 
 The CRDs come from the pinned upstream release file through `yaml.v2.ConfigFile`, which the
 provider renders: under the mock runtime it is one resource with no children, so tests check
@@ -23,6 +24,7 @@ import pulumi_kubernetes as k8s
 from components.platform import charts
 from components.platform.chart_defaults import resources
 from components.platform.interface import EdgeInterface
+from components.platform.review_edge import REVIEW_LISTENER, REVIEW_TLS_SECRET, ReviewWildcard, review_namespace_labels
 from components.platform.security_headers import SECURITY_HEADERS, response_header_filter
 from components.secure_defaults import recommended_labels
 
@@ -49,11 +51,28 @@ class GatewayApiEdgeArgs:
     monitoring_crds: Optional[pulumi.Resource] = None
     # ClusterInterface.workloads_ready: the release's pods need nodes, DNS and storage.
     workloads_ready: tuple = ()
+    # A wildcard listener for this stack's review environments.
+    review_wildcard: Optional[ReviewWildcard] = None
 
 
 def https_listener_name(hostname: str, apex: str) -> str:
     prefix = hostname.removesuffix(apex).rstrip(".")
     return f"https-{prefix or 'apex'}"
+
+
+def https_listener(name: str, hostname: str, tls_secret: str, namespace_labels: Mapping[str, str]) -> dict:
+    """A TLS-terminating listener that accepts HTTPRoutes only from namespaces with these labels."""
+    return {
+        "name": name,
+        "hostname": hostname,
+        "port": 443,
+        "protocol": "HTTPS",
+        "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": tls_secret}]},
+        "allowedRoutes": {
+            "namespaces": {"from": "Selector", "selector": {"matchLabels": dict(namespace_labels)}},
+            "kinds": [{"kind": "HTTPRoute"}],
+        },
+    }
 
 
 def retain_on_delete(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult:
@@ -98,19 +117,18 @@ class GatewayApiEdge(pulumi.ComponentResource):
         if args.load_balancer_annotations:
             infrastructure["annotations"] = dict(args.load_balancer_annotations)
         https_listeners = [
-            {
-                "name": https_listener_name(host, apex),
-                "hostname": host,
-                "port": 443,
-                "protocol": "HTTPS",
-                "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": args.tls_secret_name}]},
-                "allowedRoutes": {
-                    "namespaces": {"from": "Selector", "selector": {"matchLabels": {"kubernetes.io/metadata.name": args.app_namespace}}},
-                    "kinds": [{"kind": "HTTPRoute"}],
-                },
-            }
+            https_listener(https_listener_name(host, apex), host, args.tls_secret_name,
+                           {"kubernetes.io/metadata.name": args.app_namespace})
             for host in args.hostnames
         ]
+        redirect_hostnames = list(args.hostnames)
+        review_listeners = []
+        if args.review_wildcard is not None:
+            # More specific listeners win (Gateway API), so the stack's own hostnames keep theirs.
+            review = args.review_wildcard
+            review_listeners.append(https_listener(REVIEW_LISTENER, review.hostname, REVIEW_TLS_SECRET,
+                                                   review_namespace_labels(review.host_stack)))
+            redirect_hostnames.append(review.hostname)
         self.gateway = k8s.apiextensions.CustomResource(
             f"{name}-gateway",
             api_version=GATEWAY_API_GROUP,
@@ -127,6 +145,7 @@ class GatewayApiEdge(pulumi.ComponentResource):
                     # Only the platform's redirect and cert-manager's challenge routes live here.
                     {"name": HTTP_LISTENER, "port": 80, "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "Same"}}},
                     *https_listeners,
+                    *review_listeners,
                 ],
             },
             # The GatewayClass comes from the NGF release, the Gateway kind from the CRDs.
@@ -144,7 +163,7 @@ class GatewayApiEdge(pulumi.ComponentResource):
             },
             spec={
                 "parentRefs": [{"name": GATEWAY_NAME, "sectionName": HTTP_LISTENER}],
-                "hostnames": list(args.hostnames),
+                "hostnames": redirect_hostnames,
                 "rules": [
                     {
                         "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 import pulumi
@@ -33,6 +33,8 @@ class NamespaceSpec:
     purpose: str
     # Holds volumes (databases, Prometheus): protected in prod, since deleting it deletes them.
     stateful: bool = False
+    # More labels (e.g. the one a Gateway listener's allowedRoutes selects on).
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class PlatformNamespaces(pulumi.ComponentResource):
                 f"{name}-{spec.name}",
                 metadata={
                     "name": spec.name,
-                    "labels": {**psa_labels(spec.psa_level), "app.kubernetes.io/part-of": "tradesense"},
+                    "labels": {**spec.labels, **psa_labels(spec.psa_level), "app.kubernetes.io/part-of": "tradesense"},
                     "annotations": {"tradesense.io/purpose": spec.purpose},
                 },
                 opts=pulumi.ResourceOptions(parent=self, provider=args.provider, protect=args.protect and spec.stateful),

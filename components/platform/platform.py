@@ -24,6 +24,7 @@ from components.platform.edge_gateway_api import GatewayApiEdge, GatewayApiEdgeA
 from components.platform.edge_ingress_nginx import IngressNginxEdge, IngressNginxEdgeArgs
 from components.platform.interface import PlatformInterface, PostgresOperator
 from components.platform.monitoring import DASHBOARD_LABEL, PROMETHEUS_POD_LABELS, Monitoring, MonitoringArgs
+from components.platform.review_edge import ReviewWildcard
 from components.platform.namespaces import PRIVILEGED, RESTRICTED, NamespaceSpec, PlatformNamespaces, PlatformNamespacesArgs
 
 APP_NAMESPACE = "tradesense"
@@ -44,6 +45,8 @@ class PlatformArgs:
     alertmanager_receivers: Optional[pulumi.Output[str]]
     # The cluster's Kubernetes minor (EKS), for version-matched add-ons.
     kubernetes_version: Optional[str] = None
+    # API token of platform.reviewEnvironments.dns01Provider.
+    dns01_token: Optional[pulumi.Output[str]] = None
 
 
 def namespace_specs(cfg: PlatformConfig, cluster: ClusterInterface) -> tuple[NamespaceSpec, ...]:
@@ -76,6 +79,10 @@ class Platform(pulumi.ComponentResource):
             opts=child,
         ).by_name
         edge_ns = EDGE_NAMESPACES[cfg.edge]
+        review = None if cfg.review_environments is None else ReviewWildcard(
+            hostname=cfg.review_hostname, host_stack=pulumi.get_stack(),
+            dns01_provider=cfg.review_environments.dns01_provider, dns01_token=args.dns01_token,
+        )
 
         # Monitoring first: its CRDs (ServiceMonitor) must exist before the charts that ship monitors.
         monitoring = Monitoring(
@@ -110,6 +117,7 @@ class Platform(pulumi.ComponentResource):
                     provider=cluster.provider,
                     monitoring_crds=monitoring.release,
                     workloads_ready=cluster.workloads_ready,
+                    review_wildcard=review,
                 ),
                 opts=child,
             )
@@ -148,6 +156,7 @@ class Platform(pulumi.ComponentResource):
                 certificate_waits_for=edge.certificate_waits_for,
                 highly_available=ha,
                 monitoring_crds=monitoring.release,
+                review_wildcard=review,
             ),
             opts=child,
         )
@@ -211,6 +220,7 @@ def build_platform(cfg: StackConfig, cluster: ClusterInterface) -> Platform:
             protect=cfg.protect,
             alertmanager_receivers=receivers,
             kubernetes_version=cluster_settings.eks.version if cluster_settings.cloud == "eks" else None,
+            dns01_token=cfg.secret("dns01ApiToken"),
         ),
     )
     return platform

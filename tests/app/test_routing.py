@@ -8,7 +8,7 @@ import pytest
 from tests.app import platform_stub
 from tests.app.conftest import stack_domain
 from tests.app.k8s import manifest, named, objects, resource_of
-from tests.conftest import STACKS, run_stack
+from tests.conftest import STACKS, edge_overrides, run_stack
 
 GUIDE_HEADERS = {"Strict-Transport-Security", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"}
 
@@ -128,7 +128,7 @@ def test_ingress_nginx_gets_one_tls_ingress(stub_run):
 
 
 def test_ingress_nginx_with_the_real_platform():
-    rec = run_stack("staging", {"platform.edge": "ingress-nginx"})
+    rec = run_stack("staging", edge_overrides("ingress-nginx"))
     (ingress_resource,) = objects(rec, "Ingress")
     (tls,) = manifest(ingress_resource)["spec"]["tls"]
     domain = stack_domain("staging")

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Optional
 import pytest
 import yaml
 
-from tests.conftest import ROOT, secret_keys, stack_config
+from tests.conftest import ROOT, edge_overrides, secret_keys, stack_config
 from tools.mock_runtime import Recording, Resource, run_program, unwrap_secrets
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -21,6 +21,8 @@ GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 HTTPROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 CLUSTER_ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
+# The stack's own certificate (a stack hosting review environments has a wildcard one too).
+STACK_CERTIFICATE = "platform-cert-manager-certificate"
 CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 SECRET = "kubernetes:core/v1:Secret"
@@ -93,10 +95,11 @@ def run_platform(stack: str, overrides: Optional[dict] = None, **kwargs) -> Plat
 def platform_runs() -> dict[tuple[str, str], PlatformRun]:
     """Every committed stack with each edge option."""
     return {
-        (stack, edge): run_platform(stack, {"platform.edge": edge})
+        (stack, edge): run_platform(stack, edge_overrides(edge))
         for stack in ("dev", "staging", "prod")
         for edge in EDGES
     }
+
 
 
 def walk(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:

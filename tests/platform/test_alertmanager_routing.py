@@ -58,6 +58,11 @@ def routed(config_file: Path, **labels: str) -> list[str]:
     ({"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "tradesense"}, ["chat"]),
     ({"alertname": "TradeSenseRedisBackupStale", "severity": "warning", "namespace": "tradesense"}, ["chat"]),
     ({"alertname": "CPUThrottlingHigh", "severity": "info", "namespace": "tradesense"}, ["null"]),
+    # A review environment (namespace tradesense-pr-<N> on staging) never pages.
+    ({"alertname": "TradeSenseBackendDown", "severity": "critical", "namespace": "tradesense-pr-12"}, ["chat"]),
+    ({"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "tradesense-pr-12"}, ["chat"]),
+    ({"alertname": "CPUThrottlingHigh", "severity": "info", "namespace": "tradesense-pr-12"}, ["null"]),
+    ({"alertname": "TradeSenseBackendDown", "severity": "critical", "namespace": "tradesense-pr-x"}, ["pager", "chat"]),
     ({"alertname": "Watchdog", "severity": "none"}, ["null"]),
     ({"alertname": "InfoInhibitor", "severity": "none"}, ["null"]),
 ])

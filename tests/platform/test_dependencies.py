@@ -7,7 +7,7 @@ import pulumi
 import pytest
 
 from tools.mock_runtime import unwrap_secrets
-from tests.platform.conftest import CERTIFICATE, CLUSTER_ISSUER, CONFIG_FILE, EDGES, GATEWAY, HTTPROUTE, NAMESPACE
+from tests.platform.conftest import CERTIFICATE, CLUSTER_ISSUER, CONFIG_FILE, EDGES, GATEWAY, HTTPROUTE, NAMESPACE, STACK_CERTIFICATE
 
 STACKS = ("dev", "staging", "prod")
 
@@ -56,7 +56,7 @@ def test_gateway_api_ordering(platform_runs, stack):
     assert run.depends_on(run.releases()["cert-manager"], crds)
     # The HTTP-01 challenge is served through the Gateway, but cert-manager's self-check retries
     # until it is: the certificate does not wait for the Gateway (one serial layer less).
-    certificate = run.recording.one(CERTIFICATE)
+    certificate = run.recording.one(CERTIFICATE, STACK_CERTIFICATE)
     assert not run.depends_on(certificate, gateway)
     # The redirect route attaches whenever the Gateway appears: it waits for the CRDs only, so it
     # deploys beside the Gateway.
@@ -68,7 +68,7 @@ def test_gateway_api_ordering(platform_runs, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_certificate_waits_for_its_issuer_and_namespace(platform_runs, stack, edge):
     run = platform_runs[(stack, edge)]
-    certificate = run.recording.one(CERTIFICATE)
+    certificate = run.recording.one(CERTIFICATE, STACK_CERTIFICATE)
     issuer = run.named(CLUSTER_ISSUER, certificate.inputs["spec"]["issuerRef"]["name"])
     namespace = run.named(NAMESPACE, certificate.inputs["metadata"]["namespace"])
     assert run.depends_on(certificate, issuer) and run.depends_on(certificate, namespace)

@@ -13,7 +13,7 @@ CASES = [
      ["tradesense:platform.edge must be 'gateway-api' or 'ingress-nginx' (got 'traefik')"]),
     ("prod", {"platform.edgee": "ingress-nginx"},
      ["tradesense:platform.edgee is not a known setting (known here: acmeEmail, domain, edge, edgeReplicas, "
-      "edgeServiceType, issuer, monitoring)"]),
+      "edgeServiceType, issuer, monitoring, reviewEnvironments)"]),
     ("staging", {"platform.monitoring.retension": "7d"},
      ["tradesense:platform.monitoring.retension is not a known setting (known here: alertmanagerStorageSize, "
       "retention, retentionSize, storageSize)"]),
