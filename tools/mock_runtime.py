@@ -157,8 +157,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 @contextmanager
 def _no_source_stacks():
-    """Skip the SDK's per-registration stack walk (`_get_stack_trace`, about a tenth of the
-    plan's per-resource time): it only fills RegisterResourceRequest.stackTrace and
+    """Skip the SDK's per-registration stack walk (`_get_stack_trace`: 0.4-0.7 s of CPU in a
+    prod or 16-review-environment plan): it only fills RegisterResourceRequest.stackTrace and
     sourcePosition, which MockMonitor ignores. Runs under the real engine keep it."""
     original = sdk_resource._get_stack_trace
     sdk_resource._get_stack_trace = source_pb2.StackTrace
