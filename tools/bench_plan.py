@@ -81,7 +81,8 @@ def timed(cmd: list[str], ok: tuple[int, ...] = (0,)) -> Run:
     elapsed = time.perf_counter() - start
     stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in ok:
+    # A crash also exits 1, like mandatory violations: a traceback must not pass as a timing.
+    if proc.returncode not in ok or "Traceback (most recent call last)" in stderr:
         raise SystemExit(f"{' '.join(cmd[:6])} exited {proc.returncode}:\n{stderr[-2000:]}")
     return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 

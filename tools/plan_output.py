@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 import yaml
 
@@ -64,8 +64,8 @@ def manifest_path(obj: dict) -> Path:
     return Path(folder) / f"{kind.lower()}-{name}.yaml"
 
 
-def helm_release(resource: Resource) -> dict:
-    inputs = redact(resource.inputs)
+def helm_release(resource: Resource, inputs: Optional[dict] = None) -> dict:
+    inputs = redact(resource.inputs) if inputs is None else inputs
     return {
         "name": inputs.get("name", resource.name),
         "chart": inputs.get("chart"),
@@ -98,13 +98,15 @@ def write_artifacts(recording: Recording, out: Path, plan: dict, violations: lis
     for folder in ("manifests", "helm"):
         for stale in sorted((out / folder).rglob("*.yaml"), reverse=True) if (out / folder).exists() else []:
             stale.unlink()
+    # plan.json's entries already hold each Kubernetes resource's redacted manifest: reuse it.
+    rendered = {entry["urn"]: entry["inputs"] for entry in plan.get("resources", ()) if entry["type"].startswith("kubernetes:")}
     for resource in recording.kubernetes_objects():
-        obj = manifest(resource)
+        obj = rendered[resource.urn] if resource.urn in rendered else manifest(resource)
         path = out / "manifests" / manifest_path(obj)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.dump(obj, Dumper=YAML_DUMPER, sort_keys=False, default_flow_style=False))
     for resource in recording.of_type(HELM_RELEASE):
-        release = helm_release(resource)
+        release = helm_release(resource, rendered.get(resource.urn))
         path = out / "helm" / f"{release['name']}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.dump(release, Dumper=YAML_DUMPER, sort_keys=False, default_flow_style=False))

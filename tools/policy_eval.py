@@ -9,8 +9,9 @@ What is reproduced (Pulumi 3.272 / pulumi_policy 1.21):
 - Resource rules: the engine analyzes every registered resource (custom, component and provider;
   see `continueStepsFromImport` in pkg/resource/deploy/step_generator.go) with its inputs. The
   inputs are marshalled with KeepUnknowns/KeepSecrets/SkipInternalKeys into a protobuf Struct, then
-  `deserialize_properties` and `unknown_checking_proxy`, as in `_PolicyAnalyzerServicer.Analyze`;
-  the provider reference resolves to the provider's inputs.
+  `deserialize_properties` and `unknown_checking_proxy`, as in `_PolicyAnalyzerServicer.Analyze`
+  (once per plan and shared read-only by the rules: tools.policy_views); the provider reference
+  resolves to the provider's inputs.
 - Stack rules: `AnalyzeStack` sees every resource's outputs, with parents, dependencies and
   property dependencies resolved to `PolicyResource`s.
 - A rule that still raises `UnknownValueError` becomes an advisory "can't run policy ... during
@@ -40,15 +41,15 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _NotApplicableError
-from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+from pulumi_policy.proxy import UnknownValueError
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tools.mock_runtime import Resource  # noqa: E402
+from tools.policy_views import LazyView, _wire, engine_props, wire_properties  # noqa: E402, F401 (re-exported)
 
 PACK_NAME = "tradesense-policies"
 PACK_VERSION = "0.0.1"  # what PolicyPack reports for a local pack
@@ -201,65 +202,7 @@ def resolve_config(policies: Iterable, policy_config: dict) -> dict[str, Resolve
     }
 
 
-# --- properties as the analyzer receives them ---------------------------------------------------
-
-
-def _wire(value: Any) -> Any:
-    """Plain JSON values (what a protobuf Struct can hold), without the engine's internal
-    `__`-prefixed keys (MarshalOptions.SkipInternalKeys, e.g. the bridge's `__defaults`)."""
-    if isinstance(value, dict):
-        return {str(k): _wire(v) for k, v in value.items() if not str(k).startswith("__")}
-    if isinstance(value, (list, tuple)):
-        return [_wire(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
-
-
-def wire_properties(props: Optional[dict]) -> dict:
-    """Properties after the gRPC hop: a protobuf Struct turned back into a dict (secrets still
-    wrapped, unknowns still sentinels, integers now floats)."""
-    struct = struct_pb2.Struct()
-    struct.update(_wire(dict(props or {})))
-    return json_format.MessageToDict(struct)
-
-
-def engine_props(props: Optional[dict]) -> Any:
-    """Properties exactly as a rule sees them: deserialized (secrets unwrapped) and wrapped so
-    that reading a value unknown at preview raises UnknownValueError."""
-    return _analyzer_view(wire_properties(props))
-
-
-def _analyzer_view(wire: dict) -> Any:
-    return _LazyView(wire)
-
-
-class _LazyView(Mapping):
-    """`unknown_checking_proxy(deserialize_properties(wire))`, built on first read.
-
-    The analyzer deserializes a fresh copy per policy; most rules return on the resource type
-    without reading a property, so deferring the work changes no result and saves most of it."""
-
-    def __init__(self, wire: dict):
-        self._wire = wire
-        self._view: Any = None
-
-    def _target(self) -> Any:
-        if self._view is None:
-            self._view = unknown_checking_proxy(deserialize_properties(self._wire))
-        return self._view
-
-    def __getitem__(self, key):
-        return self._target()[key]
-
-    def __setitem__(self, key, value):
-        self._target()[key] = value
-
-    def __iter__(self):
-        return iter(self._target())
-
-    def __len__(self):
-        return len(self._target())
+# --- properties as the analyzer receives them: tools.policy_views ------------------------------
 
 
 def _split_urn(urn: str) -> tuple[str, str]:
@@ -332,8 +275,9 @@ class _Evaluation:
         self.resolved = resolved
         self.by_urn = {r.urn: r for r in self.resources}
         self.violations: list[Violation] = []
-        self._inputs = {r.urn: wire_properties(r.inputs) for r in self.resources}
-        self._outputs = {r.urn: wire_properties(r.outputs) for r in self.resources}
+        # One read-only view per property map for the whole evaluation (tools.policy_views).
+        self._inputs = {r.urn: LazyView(r.inputs) for r in self.resources}
+        self._outputs = {r.urn: LazyView(r.outputs) for r in self.resources}
 
     def provider(self, resource: Resource) -> Optional[PolicyProviderResource]:
         if not resource.provider:
@@ -341,8 +285,8 @@ class _Evaluation:
         urn = resource.provider.rsplit("::", 1)[0]
         recorded = self.by_urn.get(urn)
         type_, name = _split_urn(urn)
-        wire = self._inputs[urn] if recorded is not None else {}
-        return PolicyProviderResource(type_, _analyzer_view(wire), urn, name)
+        props = self._inputs[urn] if recorded is not None else LazyView({})
+        return PolicyProviderResource(type_, props, urn, name)
 
     def reporter(self, name: str, level: str, default: Optional[Resource]):
         enforcement = "mandatory" if level == "remediate" else level
@@ -395,7 +339,7 @@ class _Evaluation:
             for resolved in active:
                 args = ResourceValidationArgs(
                     resource.type,
-                    _analyzer_view(self._inputs[resource.urn]),
+                    self._inputs[resource.urn],
                     resource.urn,
                     resource.name,
                     opts,
@@ -407,7 +351,7 @@ class _Evaluation:
     def stack_resources(self) -> list[PolicyResource]:
         built = {
             r.urn: PolicyResource(
-                r.type, _analyzer_view(self._outputs[r.urn]), r.urn, r.name, _options(r, with_parent=False), self.provider(r), None, [], {}
+                r.type, self._outputs[r.urn], r.urn, r.name, _options(r, with_parent=False), self.provider(r), None, [], {}
             )
             for r in self.resources
         }
@@ -422,7 +366,8 @@ class _Evaluation:
         for resolved in self.resolved.values():
             if resolved.enforcement == "disabled" or not isinstance(resolved.policy, StackValidationPolicy):
                 continue
-            # Fresh objects per rule, as the analyzer deserializes per policy.
+            # Fresh resource objects and lists per rule, as the analyzer builds them per policy;
+            # only the read-only property views are shared.
             args = StackValidationArgs(self.stack_resources(), config=dict(resolved.options) or None)
             self._run(resolved, args, self.reporter(resolved.policy.name, resolved.enforcement, None), None)
 

@@ -1,0 +1,101 @@
+"""tools.policy_views: one read-only view per property map, shared by every rule, that reads
+exactly like the fresh copy pulumi_policy's analyzer gives each rule."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pytest
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+
+from tools.policy_eval import PolicyRuntimeError, evaluate
+from tools.policy_views import engine_props, wire_properties
+
+from .fixtures import UNKNOWN, make_resource, secret
+
+
+def read_all(value, path="") -> list:
+    """Every (path, value or the UnknownValueError message) a rule could read, in iteration order."""
+    if isinstance(value, Mapping):
+        found = []
+        for key in value:
+            try:
+                found += read_all(value[key], f"{path}.{key}")
+            except UnknownValueError as error:
+                found.append((f"{path}.{key}", "unknown", error.message))
+        return found or [(path, "{}")]
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        found = []
+        for index in range(len(value)):
+            try:
+                found += read_all(value[index], f"{path}[{index}]")
+            except UnknownValueError as error:
+                found.append((f"{path}[{index}]", "unknown", error.message))
+        return found or [(path, "[]")]
+    return [(path, type(value).__name__, value)]
+
+
+def analyzer_copy(props: dict):
+    """What `_PolicyAnalyzerServicer.Analyze` hands a rule: a fresh, writable proxy."""
+    return unknown_checking_proxy(deserialize_properties(wire_properties(props)))
+
+
+def test_shared_view_reads_like_the_analyzers_fresh_copy(recordings):
+    checked = 0
+    for recording in recordings.values():
+        for resource in recording.resources:
+            for props in (resource.inputs, resource.outputs):
+                assert read_all(engine_props(props)) == read_all(analyzer_copy(props)), resource.urn
+                checked += 1
+    assert checked > 500  # every resource of every committed stack, inputs and outputs
+
+
+def test_unknowns_secrets_and_numbers_read_as_in_the_analyzer():
+    props = {"a": [1, {"b": UNKNOWN}], "pw": secret({"k": "v"}), "n": None, "__internal": 1}
+    read = read_all(engine_props(props))
+    assert read == read_all(analyzer_copy(props))
+    assert sorted(read, key=str) == sorted([
+        (".a[0]", "float", 1.0),  # numbers cross the wire as doubles
+        (".a[1].b", "unknown", "string value at .a.1.b can't be known during preview"),
+        (".pw.k", "str", "v"),  # secrets unwrapped
+        (".n", "NoneType", None),
+    ], key=str)  # internal `__` keys are not sent
+
+
+def _writer(kind: str, write):
+    if kind == "resource":
+        return ResourceValidationPolicy(name="writer", description="d", validate=lambda args, report: write(args.props),
+                                        enforcement_level=EnforcementLevel.ADVISORY)
+    return StackValidationPolicy(name="writer", description="d", validate=lambda args, report: write(args.resources[0].props),
+                                 enforcement_level=EnforcementLevel.ADVISORY)
+
+
+@pytest.mark.parametrize("kind", ["resource", "stack"])
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda props: props.__setitem__("replicas", 0),
+        lambda props: props["spec"].__setitem__("x", 1),
+        lambda props: props["spec"]["__target"].__setitem__("x", 1),
+        lambda props: props["spec"]["items"]["__target"].append(1),
+    ],
+    ids=["top", "nested", "target-dict", "target-list"],
+)
+def test_a_rule_cannot_change_what_the_next_rule_sees(kind, write):
+    thing = make_resource("test:index:Thing", "t", {"replicas": 3, "spec": {"items": [1]}})
+    with pytest.raises(PolicyRuntimeError, match="failed to run policy 'writer'"):
+        evaluate([thing], {}, policies=[_writer(kind, write)])
+
+
+def test_every_rule_gets_the_same_values():
+    seen = []
+
+    def reader(args, report):
+        seen.append(read_all(args.props))
+
+    rules = [ResourceValidationPolicy(name=f"r{i}", description="d", validate=reader, enforcement_level=EnforcementLevel.ADVISORY)
+             for i in range(3)]
+    evaluate([make_resource("test:index:Thing", "t", {"a": {"b": [1, 2]}, "later": UNKNOWN})], {}, policies=rules)
+    assert len(seen) == 3 and seen[0] == seen[1] == seen[2] == read_all(analyzer_copy({"a": {"b": [1, 2]}, "later": UNKNOWN}))
