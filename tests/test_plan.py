@@ -225,3 +225,35 @@ def test_exit_1_when_a_change_makes_pods_privileged(tmp_path):
             "tradesense-backups-redis-backup"} <= names
     assert all(v["enforcement"] == "mandatory" for v in privileged)
     assert "[k8s-pod-disallow-privileged]" in proc.stdout
+
+
+def test_the_plan_builds_without_the_cyclic_gc_and_restores_it():
+    import gc
+
+    from tools.plan import no_cyclic_gc
+
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        with no_cyclic_gc():
+            assert not gc.isenabled()
+            raise ValueError("a failing plan")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with no_cyclic_gc():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
+
+
+def test_plan_json_is_the_plan_with_one_resource_a_line():
+    from tools.plan_output import plan_json
+
+    plan = {"stack": "x", "resources": [{"urn": "a", "inputs": {"b": [1, {"c": None}]}}, {"urn": "ü\n"}], "summary": {"n": 2}}
+    text = plan_json(plan)
+    assert json.loads(text) == plan
+    lines = text.splitlines()
+    assert [line for line in lines if line.startswith('{"inputs"') or line.startswith('{"urn"')] == [
+        '{"inputs": {"b": [1, {"c": null}]}, "urn": "a"},', '{"urn": "\\u00fc\\n"}']
+    assert json.loads(plan_json({"resources": []})) == {"resources": []}

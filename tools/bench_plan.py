@@ -1,5 +1,6 @@
 """Benchmark the offline plan: time per stack against the SDK-import floor, peak memory, and how the
-plan grows with review environments. Prints one table; `--write` also writes docs/performance.md.
+plan grows with review environments (with the CPU per added resource split by phase,
+tools/bench_phases.py). Prints one table; `--write` also writes docs/performance.md.
 
     python -m tools.bench_plan [--runs 7] [--stacks dev staging prod] [--reviews 1 2 4 8 16] [--write]
 
@@ -57,7 +58,8 @@ def class_path(type_token: str) -> str | None:
 
 
 FLOOR_SCRIPT = """
-import importlib, sys
+import gc, importlib, sys
+gc.disable()  # from the start: the plan builds without the cyclic GC (tools.plan.no_cyclic_gc), so no floor import pays for it
 for path in sys.argv[1:]:
     module, _, attr = path.rpartition(".")
     getattr(importlib.import_module(module), attr)
@@ -160,6 +162,28 @@ def table(stack_rows: list[Row], review_rows: list[Row], runs: int) -> list[str]
     return lines
 
 
+PHASES = (("program", "the program under the mock runtime"), ("mock_monitor", "of it the SDK's MockMonitor"),
+          ("recording", "of it our recording"), ("policies", "policy evaluation"), ("artefacts", "artefact writing"))
+
+
+def phases_note(counts: list[int], runs: int) -> str:
+    """CPU per added review-environment resource, by phase (tools.bench_phases, in-process)."""
+    def sample(count: int) -> dict:
+        proc = subprocess.run([sys.executable, "-m", "tools.bench_phases", "--review-count", str(count)],
+                              cwd=ROOT, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"tools.bench_phases --review-count {count} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+        return json.loads(proc.stdout)
+
+    low, high = min(counts), max(counts)
+    lows, highs = [sample(low) for _ in range(runs)], [sample(high) for _ in range(runs)]
+    added = highs[0]["resources"] - lows[0]["resources"]
+    per = {key: 1000 * (statistics.median(h[key] for h in highs) - statistics.median(l[key] for l in lows)) / added
+           for key, _ in PHASES}
+    parts = ", ".join(f"{label} {per[key]:.2f} ms" for key, label in PHASES)
+    return f"CPU per added resource by phase ({low} vs {high} review environments, median of {runs}, in-process): {parts}."
+
+
 def real_engine_note(runs: int, plan_s: float | None) -> str:
     """prod's `pulumi preview` (real engine, fake providers, policy pack) beside its offline plan."""
     from tools.engine import BIN
@@ -187,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         review_rows = [measure(f"{n} review env{'s' if n > 1 else ''}", ["--review", "1", "--review-count", str(n)],
                                Path(tmp) / f"review-{n}", args.runs) for n in args.reviews]
     lines = table(stack_rows, review_rows, args.runs)
+    if len(set(args.reviews)) >= 2:
+        lines.append(phases_note(args.reviews, min(args.runs, 3)))
     print("\n".join(lines))
     prod_plan = next((row.plan_s for row in stack_rows if row.label == "prod"), None)
     engine = real_engine_note(min(args.runs, 3), prod_plan)

@@ -13,8 +13,14 @@ Exit codes: 0 clean or advisory only, 1 mandatory policy violations, 2 usage or 
 
 from __future__ import annotations
 
+import gc
+
+if __name__ == "__main__":
+    gc.disable()  # the CLI process, imports included: see no_cyclic_gc (the bench's floor does the same)
+
 import argparse
 import sys
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -153,6 +159,21 @@ def write_policy_config(result: PlanResult, out: Path) -> None:
     (out / "policy-config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
+@contextmanager
+def no_cyclic_gc():
+    """A plan builds about a million objects that live until it ends, and each of the cyclic
+    collector's passes rescans the survivors: 25-30% of the plan's CPU, growing faster than the
+    resource count (docs/performance.md). Reference counting still frees every object outside a
+    cycle; the few cycles wait until the plan is written (peak memory +0-17%, measured)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", help="stack name: a Pulumi.<stack>.yaml must exist")
@@ -179,14 +200,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         root, args.stack = materialise(args.review, args.review_count), stack_name(args.review)
     out = args.out or ROOT / "build" / "plan" / args.stack
     try:
-        result = build_plan(args.stack, root)
-        write_artifacts(result.recording, out, plan_document(result), result.violations)
-        write_policy_config(result, out)
-        if args.cost and result.cost is not None:
-            write_cost_json(result.cost, out)
-        if args.graph:
-            graph = critical_path.Graph.from_recording(result.recording)
-            critical_path.write_graph(graph, critical_path.critical_path(graph), out)
+        with no_cyclic_gc():
+            result = build_plan(args.stack, root)
+            write_artifacts(result.recording, out, plan_document(result), result.violations)
+            write_policy_config(result, out)
+            if args.cost and result.cost is not None:
+                write_cost_json(result.cost, out)
+            if args.graph:
+                graph = critical_path.Graph.from_recording(result.recording)
+                critical_path.write_graph(graph, critical_path.critical_path(graph), out)
     except (StackFileError, ConfigError, PolicyConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -6,6 +6,7 @@ Kubernetes Secret's `data`/`stringData`, becomes "[secret]" before it is printed
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from pathlib import Path
@@ -91,9 +92,18 @@ def resource_entry(resource: Resource) -> dict:
     }
 
 
+def plan_json(plan: dict) -> str:
+    """plan.json with its top-level keys sorted and one resource a line: diffable, and every piece
+    goes through json's C encoder (any `indent` selects the pure-Python one, 4x slower here)."""
+    encode = functools.partial(json.dumps, sort_keys=True, default=str)
+    parts = [f"{encode(key)}: " + ("[\n" + ",\n".join(map(encode, value)) + "\n]" if key == "resources" else encode(value))
+             for key, value in sorted(plan.items())]
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
 def write_artifacts(recording: Recording, out: Path, plan: dict, violations: list[dict]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=True, default=str) + "\n")
+    (out / "plan.json").write_text(plan_json(plan))
     (out / "policy.json").write_text(json.dumps(violations, indent=2) + "\n")
     for folder in ("manifests", "helm"):
         for stale in sorted((out / folder).rglob("*.yaml"), reverse=True) if (out / folder).exists() else []:
