@@ -6,8 +6,9 @@ tools/bench_phases.py). Prints one table; `--write` also writes docs/performance
 
 The floor is a fresh Python process that imports the SDK modules the plan uses and touches every
 resource class the stack registers (lazy provider submodules load on first access), so it is the
-least any run of this program can cost. Plan and floor runs alternate, so load from other users of
-the machine hits both alike; every figure is the median of `--runs`. This is not a test: numbers
+least any run of this program can cost. Runs go in rounds (every row's plan, then its floor, once
+per round), so load from other users of the machine hits all rows alike; every figure is the
+median of `--runs` rounds, and a ratio the median of its paired runs. This is not a test: numbers
 depend on the machine and its load, and nothing here asserts on them.
 """
 
@@ -93,35 +94,68 @@ def timed(cmd: list[str], ok: tuple[int, ...] = (0,)) -> Run:
 class Row:
     label: str
     resources: int
-    plan_s: float
-    floor_s: float
-    plan_cpu: float
-    floor_cpu: float
-    peak_mb: float
+    plans: tuple[Run, ...]
+    floors: tuple[Run, ...]
+
+    def _median(self, runs: tuple[Run, ...], key: str) -> float:
+        return statistics.median(getattr(r, key) for r in runs)
 
     @property
+    def plan_s(self) -> float:
+        return self._median(self.plans, "seconds")
+
+    @property
+    def floor_s(self) -> float:
+        return self._median(self.floors, "seconds")
+
+    @property
+    def plan_cpu(self) -> float:
+        return self._median(self.plans, "cpu_s")
+
+    @property
+    def floor_cpu(self) -> float:
+        return self._median(self.floors, "cpu_s")
+
+    @property
+    def peak_mb(self) -> float:
+        return self._median(self.plans, "peak_mb")
+
+    # Ratios pair each plan with the floor run right after it: the machine's speed drifts
+    # between rounds (other users, clock), but little within one pair.
+    @property
     def ratio(self) -> float:
-        return self.plan_s / self.floor_s
+        return statistics.median(p.seconds / f.seconds for p, f in zip(self.plans, self.floors))
 
     @property
     def cpu_ratio(self) -> float:
-        return self.plan_cpu / self.floor_cpu
+        return statistics.median(p.cpu_s / f.cpu_s for p, f in zip(self.plans, self.floors))
 
 
-def measure(label: str, plan_args: list[str], out: Path, runs: int) -> Row:
-    plan_cmd = [sys.executable, "-m", "tools.plan", *plan_args, "--out", str(out)]
-    # Exit 1 (mandatory violations) still writes a full plan; 2 is an error.
-    timed(plan_cmd, ok=(0, 1))  # warm-up: writes plan.json (for the floor's class list) and fills caches
-    resources = json.loads((out / "plan.json").read_text())["resources"]
-    classes = sorted({p for r in resources if (p := class_path(r["type"]))})
-    floor_cmd = [sys.executable, "-c", FLOOR_SCRIPT, *classes]
-    plans, floors = [], []
+@dataclass(frozen=True)
+class Spec:
+    label: str
+    plan_args: list[str]
+
+
+def measure(specs: list[Spec], out: Path, runs: int) -> list[Row]:
+    """Every spec's plan and floor, in rounds: each round runs every spec once, so drift in the
+    machine's speed spreads over all rows alike instead of skewing the later ones."""
+    commands = []
+    for index, spec in enumerate(specs):
+        folder = out / str(index)
+        plan_cmd = [sys.executable, "-m", "tools.plan", *spec.plan_args, "--out", str(folder)]
+        # Exit 1 (mandatory violations) still writes a full plan; 2 is an error.
+        timed(plan_cmd, ok=(0, 1))  # warm-up: writes plan.json (for the floor's class list) and fills caches
+        resources = json.loads((folder / "plan.json").read_text())["resources"]
+        classes = sorted({p for r in resources if (p := class_path(r["type"]))})
+        commands.append((plan_cmd, [sys.executable, "-c", FLOOR_SCRIPT, *classes], len(resources)))
+    plans: list[list[Run]] = [[] for _ in specs]
+    floors: list[list[Run]] = [[] for _ in specs]
     for _ in range(runs):
-        plans.append(timed(plan_cmd, ok=(0, 1)))
-        floors.append(timed(floor_cmd))
-    med = statistics.median
-    return Row(label, len(resources), med(r.seconds for r in plans), med(r.seconds for r in floors),
-               med(r.cpu_s for r in plans), med(r.cpu_s for r in floors), med(r.peak_mb for r in plans))
+        for index, (plan_cmd, floor_cmd, _) in enumerate(commands):
+            plans[index].append(timed(plan_cmd, ok=(0, 1)))
+            floors[index].append(timed(floor_cmd))
+    return [Row(spec.label, count, tuple(plans[i]), tuple(floors[i])) for i, (spec, (_, _, count)) in enumerate(zip(specs, commands))]
 
 
 def fit(points: list[tuple[int, float]]) -> tuple[float, float, float]:
@@ -153,7 +187,8 @@ def table(stack_rows: list[Row], review_rows: list[Row], runs: int) -> list[str]
         lines.append(f"| {row.label} | {row.resources} | {row.plan_s:.2f} | {row.floor_s:.2f} | {row.ratio:.2f} | "
                      f"{row.plan_cpu:.2f} | {row.floor_cpu:.2f} | {row.cpu_ratio:.2f} | {row.peak_mb:.0f} |")
     lines.append("")
-    lines.append(f"Median of {runs} runs each, plan and floor runs alternating; wall time (s) and the child's user+system CPU time.")
+    lines.append(f"Median of {runs} rounds; each round runs every row's plan and then its floor, so the ratios are medians "
+                 "of paired runs; wall time (s) and the child's user+system CPU time.")
     if len(review_rows) >= 2:
         for label, key in (("CPU", "plan_cpu"), ("wall", "plan_s")):
             a, b, r2 = fit([(row.resources, getattr(row, key)) for row in review_rows])
@@ -176,7 +211,10 @@ def phases_note(counts: list[int], runs: int) -> str:
         return json.loads(proc.stdout)
 
     low, high = min(counts), max(counts)
-    lows, highs = [sample(low) for _ in range(runs)], [sample(high) for _ in range(runs)]
+    lows, highs = [], []
+    for _ in range(runs):  # interleaved, like the table's rounds
+        lows.append(sample(low))
+        highs.append(sample(high))
     added = highs[0]["resources"] - lows[0]["resources"]
     per = {key: 1000 * (statistics.median(h[key] for h in highs) - statistics.median(l[key] for l in lows)) / added
            for key, _ in PHASES}
@@ -206,10 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reviews", nargs="*", type=int, default=[1, 2, 4, 8, 16])
     parser.add_argument("--write", action="store_true", help=f"also write {DOC.relative_to(ROOT)}")
     args = parser.parse_args(argv)
+    specs = [Spec(stack, ["--stack", stack]) for stack in args.stacks]
+    specs += [Spec(f"{n} review env{'s' if n > 1 else ''}", ["--review", "1", "--review-count", str(n)]) for n in args.reviews]
     with tempfile.TemporaryDirectory() as tmp:
-        stack_rows = [measure(stack, ["--stack", stack], Path(tmp) / stack, args.runs) for stack in args.stacks]
-        review_rows = [measure(f"{n} review env{'s' if n > 1 else ''}", ["--review", "1", "--review-count", str(n)],
-                               Path(tmp) / f"review-{n}", args.runs) for n in args.reviews]
+        rows = measure(specs, Path(tmp), args.runs)
+    stack_rows, review_rows = rows[:len(args.stacks)], rows[len(args.stacks):]
     lines = table(stack_rows, review_rows, args.runs)
     if len(set(args.reviews)) >= 2:
         lines.append(phases_note(args.reviews, min(args.runs, 3)))
