@@ -94,41 +94,23 @@ def timed(cmd: list[str], ok: tuple[int, ...] = (0,)) -> Run:
 class Row:
     label: str
     resources: int
-    plans: tuple[Run, ...]
-    floors: tuple[Run, ...]
+    plan_s: float
+    floor_s: float
+    plan_cpu: float
+    floor_cpu: float
+    peak_mb: float
+    ratio: float
+    cpu_ratio: float
 
-    def _median(self, runs: tuple[Run, ...], key: str) -> float:
-        return statistics.median(getattr(r, key) for r in runs)
 
-    @property
-    def plan_s(self) -> float:
-        return self._median(self.plans, "seconds")
-
-    @property
-    def floor_s(self) -> float:
-        return self._median(self.floors, "seconds")
-
-    @property
-    def plan_cpu(self) -> float:
-        return self._median(self.plans, "cpu_s")
-
-    @property
-    def floor_cpu(self) -> float:
-        return self._median(self.floors, "cpu_s")
-
-    @property
-    def peak_mb(self) -> float:
-        return self._median(self.plans, "peak_mb")
-
-    # Ratios pair each plan with the floor run right after it: the machine's speed drifts
-    # between rounds (other users, clock), but little within one pair.
-    @property
-    def ratio(self) -> float:
-        return statistics.median(p.seconds / f.seconds for p, f in zip(self.plans, self.floors))
-
-    @property
-    def cpu_ratio(self) -> float:
-        return statistics.median(p.cpu_s / f.cpu_s for p, f in zip(self.plans, self.floors))
+def summarise(label: str, resources: int, plans: list[Run], floors: list[Run]) -> Row:
+    """Medians; a ratio pairs each plan with the floor run right after it (the machine's speed
+    drifts between rounds, but little within one pair)."""
+    med = statistics.median
+    return Row(label, resources, med(r.seconds for r in plans), med(r.seconds for r in floors),
+               med(r.cpu_s for r in plans), med(r.cpu_s for r in floors), med(r.peak_mb for r in plans),
+               med(p.seconds / f.seconds for p, f in zip(plans, floors)),
+               med(p.cpu_s / f.cpu_s for p, f in zip(plans, floors)))
 
 
 @dataclass(frozen=True)
@@ -155,7 +137,7 @@ def measure(specs: list[Spec], out: Path, runs: int) -> list[Row]:
         for index, (plan_cmd, floor_cmd, _) in enumerate(commands):
             plans[index].append(timed(plan_cmd, ok=(0, 1)))
             floors[index].append(timed(floor_cmd))
-    return [Row(spec.label, count, tuple(plans[i]), tuple(floors[i])) for i, (spec, (_, _, count)) in enumerate(zip(specs, commands))]
+    return [summarise(spec.label, count, plans[i], floors[i]) for i, (spec, (_, _, count)) in enumerate(zip(specs, commands))]
 
 
 def fit(points: list[tuple[int, float]]) -> tuple[float, float, float]:
