@@ -5,11 +5,13 @@
 # `redis-cli --rdb` (this pod cannot read the Redis volume), check it with redis-check-rdb,
 # upload it under a timestamped key and only then move redis/LATEST to it.
 # Env: REDIS_HOST, REDIS_PORT, REDISCLI_AUTH (from the Secret), BACKUP_BUCKET,
-#      optional S3_ENDPOINT_URL, BGSAVE_TIMEOUT_SECONDS (default 600), WORK_DIR (default /tmp).
+#      optional S3_ENDPOINT_URL, BGSAVE_TIMEOUT_SECONDS and RDB_TIMEOUT_SECONDS (default 600 each),
+#      WORK_DIR (default /tmp).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_env REDIS_HOST REDIS_PORT BACKUP_BUCKET
 timeout_s="${BGSAVE_TIMEOUT_SECONDS:-600}"
+rdb_timeout_s="${RDB_TIMEOUT_SECONDS:-600}"
 work="$(mktemp -d "${WORK_DIR:-/tmp}/redis-backup.XXXXXX")"
 trap 'rm -rf "$work" "$OPS_ERR"' EXIT
 
@@ -42,8 +44,9 @@ status="$(persistence rdb_last_bgsave_status)"
 [ "$status" = "ok" ] || die "BGSAVE finished with status '${status}'"
 
 # A full-sync transfer that stalls would otherwise hold the Job until its activeDeadlineSeconds.
-timeout "$timeout_s" redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --no-auth-warning --rdb "$work/dump.rdb" \
-  >/dev/null 2>"$work/rdb.err" || die "could not fetch the snapshot within ${timeout_s}s: $(cat "$work/rdb.err")"
+# Its own bound: Redis 7 waits repl-diskless-sync-delay (5 s by default) before it starts sending.
+timeout "$rdb_timeout_s" redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --no-auth-warning --rdb "$work/dump.rdb" \
+  >/dev/null 2>"$work/rdb.err" || die "could not fetch the snapshot within ${rdb_timeout_s}s: $(cat "$work/rdb.err")"
 redis-check-rdb "$work/dump.rdb" >"$work/check.log" 2>&1 || die "the snapshot fails redis-check-rdb: $(tail -n 3 "$work/check.log")"
 
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"

@@ -25,7 +25,7 @@ def redis(workspace, env):
 
 def redis_env(env, redis, bucket, **extra):
     return {**env, "REDIS_HOST": LOOPBACK, "REDIS_PORT": str(redis.port), "REDISCLI_AUTH": redis.password,
-            "BACKUP_BUCKET": bucket, "WORK_DIR": str(redis.ws.root), "BGSAVE_TIMEOUT_SECONDS": "30", **extra}
+            "BACKUP_BUCKET": bucket, "WORK_DIR": str(redis.ws.root), "BGSAVE_TIMEOUT_SECONDS": "30", "RDB_TIMEOUT_SECONDS": "60", **extra}
 
 
 def latest(s3, bucket, prefix):
