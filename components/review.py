@@ -24,6 +24,9 @@ from components.app.app import TradeSenseApp, TradeSenseAppArgs
 from components.app.secrets import CONFIG_SECRET_ENV
 from components.config_base import Environment, Section
 from components.platform.interface import EdgeInterface, PlatformInterface
+from components.platform.review_edge import (
+    REVIEW_LISTENER, REVIEW_NAMESPACE_PREFIX, REVIEW_TLS_SECRET, review_namespace_labels,
+)
 
 if TYPE_CHECKING:
     from components.cluster.interface import ClusterInterface
@@ -53,8 +56,6 @@ class ReviewConfig(Section):
 
 
 def namespace_of(number: int) -> str:
-    from components.platform.review_edge import REVIEW_NAMESPACE_PREFIX
-
     return f"{REVIEW_NAMESPACE_PREFIX}{number}"
 
 
@@ -68,7 +69,6 @@ def shared_platform(review: ReviewConfig, number: int, domain: str, namespace: p
     from components.platform.monitoring import DASHBOARD_LABEL, PROMETHEUS_POD_LABELS
     from components.platform.cnpg import NAMESPACE as CNPG_NAMESPACE, OPERATOR_POD_LABELS, PLUGIN_POD_LABELS
     from components.platform.interface import PostgresOperator
-    from components.platform.review_edge import REVIEW_LISTENER, REVIEW_TLS_SECRET
     from components.platform.security_headers import SECURITY_HEADERS, response_header_filter
 
     hostnames = hostnames_of(number, domain)
@@ -104,7 +104,6 @@ def shared_platform(review: ReviewConfig, number: int, domain: str, namespace: p
 
 def build_review_environments(cfg: "StackConfig", cluster: "ClusterInterface") -> list[TradeSenseApp]:
     from components.platform.namespaces import RESTRICTED, NamespaceSpec, PlatformNamespaces, PlatformNamespacesArgs
-    from components.platform.review_edge import review_namespace_labels
 
     review = cfg.settings.review
     assert review is not None

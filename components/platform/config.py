@@ -7,7 +7,7 @@ The Alertmanager receivers are a secret, so they live in `tradesense:alertmanage
 from __future__ import annotations
 
 import re
-from typing import Iterable, Literal, Optional
+from typing import Iterable, Literal, Optional, get_args
 
 from pydantic import Field
 
@@ -106,7 +106,7 @@ class PlatformConfig(Section):
         if issuer != "selfsigned" and review.dns01_provider is None:
             yield "reviewEnvironments.dns01Provider", (
                 f"is required with the {issuer} issuer: Let's Encrypt issues the wildcard certificate "
-                f"*.{self.domain} only through DNS-01 (one of: digitalocean, cloudflare)"
+                f"*.{self.domain} only through DNS-01 (one of: {', '.join(get_args(Dns01Provider))})"
             )
 
     def issuer_for(self, env: Environment) -> IssuerName:
