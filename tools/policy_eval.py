@@ -28,6 +28,7 @@ import sys
 from dataclasses import dataclass, field
 from inspect import isawaitable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Iterable, Optional
 
 from google.protobuf import json_format, struct_pb2
@@ -358,17 +359,21 @@ class _Evaluation:
         for r in self.resources:
             resource = built[r.urn]
             resource.parent = built.get(r.parent)
-            resource.dependencies = [built[d] for d in r.dependencies if d in built]
-            resource.property_dependencies = {k: [built[d] for d in v if d in built] for k, v in r.property_dependencies.items()}
+            # Read-only, as the property views are: the graph is shared by every stack rule.
+            resource.dependencies = tuple(built[d] for d in r.dependencies if d in built)
+            resource.property_dependencies = MappingProxyType(
+                {k: tuple(built[d] for d in v if d in built) for k, v in r.property_dependencies.items()})
         return list(built.values())
 
     def run_stack_policies(self) -> None:
+        # The analyzer builds this graph per stack rule; the pack's rules are pure functions, so
+        # one graph serves them all (each rule gets its own list), as the property views do.
+        resources: Optional[list[PolicyResource]] = None
         for resolved in self.resolved.values():
             if resolved.enforcement == "disabled" or not isinstance(resolved.policy, StackValidationPolicy):
                 continue
-            # Fresh resource objects and lists per rule, as the analyzer builds them per policy;
-            # only the read-only property views are shared.
-            args = StackValidationArgs(self.stack_resources(), config=dict(resolved.options) or None)
+            resources = self.stack_resources() if resources is None else resources
+            args = StackValidationArgs(list(resources), config=dict(resolved.options) or None)
             self._run(resolved, args, self.reporter(resolved.policy.name, resolved.enforcement, None), None)
 
 

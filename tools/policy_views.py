@@ -7,7 +7,7 @@ secrets, and `unknown_checking_proxy` makes reading a preview-unknown value rais
 The analyzer does that per rule. Here each property map is converted once per plan, on its
 first read, and the one read-only view is shared by every rule: the pack's rules are pure
 functions, and a rule that tried to write would raise here instead of changing what the next
-rule sees.
+rule sees. The conversion skips the Struct itself (`wire_values`): same values, insertion order.
 """
 
 from __future__ import annotations
@@ -21,15 +21,18 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import _append_prop, _DictProxy, _ListProxy
 
 
-def _wire(value: Any) -> Any:
+def _wire(value: Any, number: type = int) -> Any:
     """Plain JSON values (what a protobuf Struct can hold), without the engine's internal
-    `__`-prefixed keys (MarshalOptions.SkipInternalKeys, e.g. the bridge's `__defaults`)."""
+    `__`-prefixed keys (MarshalOptions.SkipInternalKeys, e.g. the bridge's `__defaults`);
+    `number=float` also turns integers into the doubles a Struct carries."""
     if isinstance(value, dict):
-        return {str(k): _wire(v) for k, v in value.items() if not str(k).startswith("__")}
+        return {str(k): _wire(v, number) for k, v in value.items() if not str(k).startswith("__")}
     if isinstance(value, (list, tuple)):
-        return [_wire(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
+        return [_wire(v, number) for v in value]
+    if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, (int, float)):
+        return number(value)
     return str(value)
 
 
@@ -39,6 +42,13 @@ def wire_properties(props: Optional[dict]) -> dict:
     struct = struct_pb2.Struct()
     struct.update(_wire(dict(props or {})))
     return json_format.MessageToDict(struct)
+
+
+def wire_values(props: Optional[dict]) -> dict:
+    """`wire_properties`' values without the Struct (protobuf's pure-Python Struct code was
+    about 0.45 ms of each review resource's plan): equal leaf for leaf, but maps keep their
+    insertion order where the Struct's hash order would differ. No rule may depend on key order."""
+    return _wire(dict(props or {}), float)
 
 
 class ReadOnlyDictProxy(_DictProxy):
@@ -78,7 +88,7 @@ class LazyView(Mapping):
 
     def _target(self) -> Any:
         if self._view is None:
-            self._view = read_only_proxy(deserialize_properties(wire_properties(self._props)))
+            self._view = read_only_proxy(deserialize_properties(wire_values(self._props)))
             self._props = None
         return self._view
 

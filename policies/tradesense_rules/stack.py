@@ -127,25 +127,25 @@ def denied_directions(policy: PolicyResource) -> set[str]:
 def default_deny(args: StackValidationArgs, report_violation) -> None:
     """Both directions denied by default, by one policy or by an ingress-only and an egress-only
     one (the Kubernetes docs show both forms)."""
-    policies = _network_policies(args)
+    # Each policy is read once (namespaces x policies reads made review stacks quadratic).
+    denied: dict[str, set[str]] = {}
+    unknown: set[str] = set()
+    unknown_everywhere = False  # a policy whose namespace or spec preview cannot tell
+    for policy in _network_policies(args):
+        policy_namespace = _namespace(policy)
+        try:
+            directions = denied_directions(policy)
+        except UnknownValueError:
+            directions = None
+        if policy_namespace is None:
+            unknown_everywhere = unknown_everywhere or directions is None or bool(directions)
+        elif directions is None:
+            unknown.add(policy_namespace)
+        else:
+            denied.setdefault(policy_namespace, set()).update(directions)
     for namespace in _app_namespaces_in_stack(args):
-        denied: set[str] = set()
-        unknown = False
-        for policy in policies:
-            policy_namespace = _namespace(policy)
-            if policy_namespace not in (None, namespace):
-                continue
-            try:
-                directions = denied_directions(policy)
-            except UnknownValueError:
-                unknown = True
-                continue
-            if policy_namespace is None:
-                unknown = unknown or bool(directions)
-            else:
-                denied |= directions
-        missing = [d for d in DIRECTIONS if d not in denied]
-        if missing and not unknown:
+        missing = [d for d in DIRECTIONS if d not in denied.get(namespace, set())]
+        if missing and not unknown_everywhere and namespace not in unknown:
             report_violation(
                 f"Namespace {namespace} has no default-deny NetworkPolicy for {' and '.join(missing)} "
                 "(empty podSelector, the direction in policyTypes, no rules for it)"

@@ -141,8 +141,8 @@ def test_stack_rules_see_outputs_and_resolved_relations():
     assert resources["private-0"].props["id"] == "subnet-1"
     assert list(resources["nodes"].props["subnetIds"]) == ["subnet-1"]  # outputs, not inputs
     assert resources["nodes"].parent is resources["prod"]
-    assert resources["nodes"].dependencies == [resources["private-0"]]
-    assert resources["nodes"].property_dependencies == {"subnetIds": [resources["private-0"]]}
+    assert list(resources["nodes"].dependencies) == [resources["private-0"]]
+    assert {k: list(v) for k, v in resources["nodes"].property_dependencies.items()} == {"subnetIds": [resources["private-0"]]}
 
 
 def test_escaping_unknown_becomes_an_advisory_diagnostic():

@@ -1,5 +1,6 @@
 """tools.policy_views: one read-only view per property map, shared by every rule, that reads
-exactly like the fresh copy pulumi_policy's analyzer gives each rule."""
+like the fresh copy pulumi_policy's analyzer gives each rule: the same paths, types and values
+(maps iterate in insertion order instead of the protobuf Struct's hash order)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,16 @@ from .fixtures import UNKNOWN, make_resource, secret
 
 
 def read_all(value, path="") -> list:
-    """Every (path, value or the UnknownValueError message) a rule could read, in iteration order."""
+    """Every (path, value or the UnknownValueError message) a rule could read, sorted by path."""
+    return sorted(_read_all(value, path), key=repr)
+
+
+def _read_all(value, path) -> list:
     if isinstance(value, Mapping):
         found = []
         for key in value:
             try:
-                found += read_all(value[key], f"{path}.{key}")
+                found += _read_all(value[key], f"{path}.{key}")
             except UnknownValueError as error:
                 found.append((f"{path}.{key}", "unknown", error.message))
         return found or [(path, "{}")]
@@ -30,7 +35,7 @@ def read_all(value, path="") -> list:
         found = []
         for index in range(len(value)):
             try:
-                found += read_all(value[index], f"{path}[{index}]")
+                found += _read_all(value[index], f"{path}[{index}]")
             except UnknownValueError as error:
                 found.append((f"{path}[{index}]", "unknown", error.message))
         return found or [(path, "[]")]
@@ -56,18 +61,27 @@ def test_unknowns_secrets_and_numbers_read_as_in_the_analyzer():
     props = {"a": [1, {"b": UNKNOWN}], "pw": secret({"k": "v"}), "n": None, "__internal": 1}
     read = read_all(engine_props(props))
     assert read == read_all(analyzer_copy(props))
-    assert sorted(read, key=str) == sorted([
+    assert read == sorted([
         (".a[0]", "float", 1.0),  # numbers cross the wire as doubles
         (".a[1].b", "unknown", "string value at .a.1.b can't be known during preview"),
         (".pw.k", "str", "v"),  # secrets unwrapped
         (".n", "NoneType", None),
-    ], key=str)  # internal `__` keys are not sent
+    ], key=repr)  # internal `__` keys are not sent
+
+
+def test_maps_keep_their_insertion_order():
+    keys = [f"k{i}" for i in range(16)]
+    assert list(engine_props(dict.fromkeys(keys, 1))) == keys
+    assert list(wire_properties(dict.fromkeys(keys, 1))) != keys  # what the Struct would have done
 
 
 def _writer(kind: str, write):
     if kind == "resource":
         return ResourceValidationPolicy(name="writer", description="d", validate=lambda args, report: write(args.props),
                                         enforcement_level=EnforcementLevel.ADVISORY)
+    if kind == "stack-graph":
+        return StackValidationPolicy(name="writer", description="d", validate=lambda args, report: write(args.resources[1]),
+                                     enforcement_level=EnforcementLevel.ADVISORY)
     return StackValidationPolicy(name="writer", description="d", validate=lambda args, report: write(args.resources[0].props),
                                  enforcement_level=EnforcementLevel.ADVISORY)
 
@@ -87,6 +101,22 @@ def test_a_rule_cannot_change_what_the_next_rule_sees(kind, write):
     thing = make_resource("test:index:Thing", "t", {"replicas": 3, "spec": {"items": [1]}})
     with pytest.raises(PolicyRuntimeError, match="failed to run policy 'writer'"):
         evaluate([thing], {}, policies=[_writer(kind, write)])
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda resource: resource.dependencies.append(resource),
+        lambda resource: resource.property_dependencies.__setitem__("x", []),
+        lambda resource: resource.property_dependencies["spec"].append(resource),
+    ],
+    ids=["dependencies", "property-dependencies", "property-dependency-list"],
+)
+def test_a_stack_rule_cannot_change_the_graph_the_next_one_sees(write):
+    first = make_resource("test:index:Thing", "a", {})
+    second = make_resource("test:index:Thing", "b", {}, dependencies=[first.urn], property_dependencies={"spec": [first.urn]})
+    with pytest.raises(PolicyRuntimeError, match="failed to run policy 'writer'"):
+        evaluate([first, second], {}, policies=[_writer("stack-graph", write)])
 
 
 def test_every_rule_gets_the_same_values():
