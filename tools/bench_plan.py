@@ -65,6 +65,7 @@ for path in sys.argv[1:]:
     module, _, attr = path.rpartition(".")
     getattr(importlib.import_module(module), attr)
 import pulumi, pulumi_policy, pydantic, yaml
+gc.freeze()  # as tools.plan exits: no exit-time collection rescans the imported modules
 """
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import runpy
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,12 +96,15 @@ class RealisticMocks(pulumi.runtime.Mocks):
     def __init__(self, recording: Recording, region: str = DEFAULT_REGION):
         self.recording = recording
         self.region = region
+        # The inputs MockMonitor deserialised for the registration this thread is handling.
+        self.registering = threading.local()
 
     def call(self, args: pulumi_mocks.MockCallArgs):
         self.recording.calls.append((args.token, dict(args.args)))
         return computed_outputs.invoke(args.token, dict(args.args), self.region)
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        self.registering.inputs = args.inputs
         inputs = dict(args.inputs)
         rid = computed_outputs.resource_id(args.typ, args.name, inputs)
         return rid, {**inputs, **computed_outputs.computed(args.typ, args.name, inputs, self.region)}
@@ -133,12 +137,15 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return response
         registered = self.resources[response.urn]
+        # MockMonitor deserialised the inputs already; in a preview that is exactly what
+        # keep_unknowns gives (unknowns kept either way), so the record reuses them.
+        inputs = self.mocks.registering.inputs if settings.is_dry_run() else rpc.deserialize_properties(request.object, keep_unknowns=True)
         self.recording.resources.append(
             Resource(
                 urn=response.urn,
                 type=request.type,
                 name=request.name,
-                inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                inputs=inputs,
                 outputs=dict(registered.state),
                 parent=request.parent,
                 provider=request.provider,

@@ -223,4 +223,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Python's exit runs full collections over every object still alive (0.4 s for one review
+    # environment, 0.8 s for 16, even with the collector off); frozen objects are not rescanned.
+    gc.freeze()
+    sys.exit(code)
