@@ -18,12 +18,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pulumi
+import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from components.app.app import TradeSenseApp, TradeSenseAppArgs
 from components.app.secrets import CONFIG_SECRET_ENV
 from components.config_base import Environment, Section
 from components.platform.interface import EdgeInterface, PlatformInterface
+from components.platform.review_access import APP_ROLE_BINDING, app_role_binding
 from components.platform.review_edge import (
     REVIEW_LISTENER, REVIEW_NAMESPACE_PREFIX, REVIEW_TLS_SECRET, review_namespace_labels,
 )
@@ -63,7 +65,8 @@ def hostnames_of(number: int, domain: str) -> tuple[str, str, str]:
     return f"pr-{number}.{domain}", f"www-pr-{number}.{domain}", f"api-pr-{number}.{domain}"
 
 
-def shared_platform(review: ReviewConfig, number: int, domain: str, namespace: pulumi.Resource) -> PlatformInterface:
+def shared_platform(review: ReviewConfig, number: int, domain: str, namespace: pulumi.Resource,
+                    deployer_binding: pulumi.Resource) -> PlatformInterface:
     """What staging's platform offers a review app: its Gateway, Prometheus, dashboards and Postgres operator (no resources)."""
     from components.platform.edge_gateway_api import GATEWAY_NAME_LABEL
     from components.platform.monitoring import DASHBOARD_LABEL, PROMETHEUS_POD_LABELS
@@ -95,6 +98,7 @@ def shared_platform(review: ReviewConfig, number: int, domain: str, namespace: p
         prometheus_pod_labels=dict(PROMETHEUS_POD_LABELS),
         dashboard_label=dict(DASHBOARD_LABEL),
         namespaces={name: namespace},
+        app_prerequisites=(deployer_binding,),
         # Staging's CloudNativePG operator (it watches every namespace); nothing to wait for.
         postgres_operator=PostgresOperator(
             namespace=CNPG_NAMESPACE, operator_pod_labels=dict(OPERATOR_POD_LABELS), plugin_pod_labels=dict(PLUGIN_POD_LABELS),
@@ -113,7 +117,15 @@ def build_review_environments(cfg: "StackConfig", cluster: "ClusterInterface") -
         name = namespace_of(number)
         spec = NamespaceSpec(name, RESTRICTED, f"review environment for pull request {number}",
                              labels=review_namespace_labels(review.of))
-        namespace = PlatformNamespaces(f"{name}-namespace", PlatformNamespacesArgs((spec,), cluster.provider)).by_name[name]
+        namespaces = PlatformNamespaces(f"{name}-namespace", PlatformNamespacesArgs((spec,), cluster.provider))
+        namespace = namespaces.by_name[name]
+        # CI's identity gets the app's rights here and nowhere else (components/platform/review_access.py).
+        deployer_binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-deployer-binding",
+            metadata={"name": APP_ROLE_BINDING, "namespace": name},
+            **app_role_binding(),
+            opts=pulumi.ResourceOptions(parent=namespaces, provider=cluster.provider, depends_on=[namespace]),
+        )
         apps.append(TradeSenseApp(name, TradeSenseAppArgs(
             settings=cfg.settings.app,
             environment=cfg.env,
@@ -121,7 +133,7 @@ def build_review_environments(cfg: "StackConfig", cluster: "ClusterInterface") -
             config_secrets={env: cfg.secret(key) for env, key in CONFIG_SECRET_ENV.items()},
             provider=cluster.provider,
             storage_class=cluster.storage_class,
-            platform=shared_platform(review, number, domain, namespace),
+            platform=shared_platform(review, number, domain, namespace, deployer_binding),
             workloads_ready=cluster.workloads_ready,
         )))
     pulumi.export("reviewEnvironments", {str(n): f"https://{hostnames_of(n, domain)[0]}" for n in review.numbers})

@@ -64,7 +64,7 @@ class TradeSenseApp(pulumi.ComponentResource):
         placement = Placement(
             namespace=namespace,
             provider=args.provider,
-            prerequisites=(namespace_resource,) if namespace_resource is not None else (),
+            prerequisites=((namespace_resource,) if namespace_resource is not None else ()) + tuple(platform.app_prerequisites),
             workloads_ready=args.workloads_ready,
         )
         child = pulumi.ResourceOptions(parent=self)

@@ -72,4 +72,7 @@ class PlatformInterface:
     monitoring_crds: Optional[pulumi.Resource] = None
     # Namespace resources by name, so namespaced objects can depend on them.
     namespaces: Mapping[str, k8s.core.v1.Namespace] = field(default_factory=dict)
+    # What every app object waits for besides its namespace (a review environment's RoleBinding,
+    # which gives the CI identity its rights there).
+    app_prerequisites: tuple[pulumi.Resource, ...] = ()
     postgres_operator: Optional[PostgresOperator] = None

@@ -24,6 +24,7 @@ from components.platform.edge_gateway_api import GatewayApiEdge, GatewayApiEdgeA
 from components.platform.edge_ingress_nginx import IngressNginxEdge, IngressNginxEdgeArgs
 from components.platform.interface import PlatformInterface, PostgresOperator
 from components.platform.monitoring import DASHBOARD_LABEL, PROMETHEUS_POD_LABELS, Monitoring, MonitoringArgs
+from components.platform.review_access import DEPLOYER_NAMESPACE, ReviewDeployerAccess, ReviewDeployerAccessArgs
 from components.platform.review_edge import ReviewWildcard
 from components.platform.namespaces import PRIVILEGED, RESTRICTED, NamespaceSpec, PlatformNamespaces, PlatformNamespacesArgs
 
@@ -60,6 +61,8 @@ def namespace_specs(cfg: PlatformConfig, cluster: ClusterInterface) -> tuple[Nam
     ]
     if not cluster.has_metrics_server or cluster.node_autoscaler == "cluster-autoscaler":
         specs.append(NamespaceSpec(AUTOSCALING_NAMESPACE, RESTRICTED, "metrics-server, cluster-autoscaler"))
+    if cfg.review_environments is not None:
+        specs.append(NamespaceSpec(DEPLOYER_NAMESPACE, RESTRICTED, "the identity CI deploys review environments with"))
     return tuple(specs)
 
 
@@ -165,6 +168,11 @@ class Platform(pulumi.ComponentResource):
             namespace=namespaces[CNPG_NAMESPACE], provider=cluster.provider,
             cert_manager=cert_manager.release, highly_available=ha, nodes_ready=cluster.nodes_ready,
         ), opts=child)
+
+        if cfg.review_environments is not None:
+            ReviewDeployerAccess(f"{name}-review-access", ReviewDeployerAccessArgs(
+                namespace=namespaces[DEPLOYER_NAMESPACE], provider=cluster.provider,
+            ), opts=child)
 
         if AUTOSCALING_NAMESPACE in namespaces:
             Autoscaling(

@@ -10,7 +10,8 @@ from tools.mock_runtime import unwrap_secrets
 
 KUBERNETES_VERSION = "1.35.0"
 STACKS = ("dev", "staging", "prod")
-CLUSTER_SCOPED = {"Namespace", "ClusterIssuer", "StorageClass"}
+CLUSTER_SCOPED = {"Namespace", "ClusterIssuer", "StorageClass", "ClusterRole", "ClusterRoleBinding",
+                  "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
 
 
 def _ints(value):

@@ -1,0 +1,168 @@
+"""The identity CI deploys review environments with, joined as the API server would apply it:
+staging's RBAC and admission policy, each review namespace's RoleBinding, and the objects a
+review plan creates. The policy's CEL is evaluated with cel-python."""
+
+from __future__ import annotations
+
+import celpy
+import pytest
+
+from tests.app.k8s import manifest
+from tools.plan import build_plan
+from tools.review_stack import materialise, stack_name
+
+DEPLOYER = "system:serviceaccount:tradesense-review-ci:review-deployer"
+FIRST, COUNT = 7, 2
+WRITES = ("create", "patch", "update", "delete")
+
+
+@pytest.fixture(scope="module")
+def staging():
+    return build_plan("staging").recording
+
+
+@pytest.fixture(scope="module")
+def review(tmp_path_factory):
+    return build_plan(stack_name(FIRST), materialise(FIRST, COUNT, dest=tmp_path_factory.mktemp("review"))).recording
+
+
+def objects(recording, kind: str) -> list[dict]:
+    return [m for m in map(manifest, recording.kubernetes_objects()) if m["kind"] == kind]
+
+
+def group_of(api_version: str) -> str:
+    return api_version.rpartition("/")[0]  # "v1" -> "" (core), "apps/v1" -> "apps"
+
+
+def plural(kind: str) -> str:
+    lower = kind.lower()
+    return lower[:-1] + "ies" if lower.endswith("y") else lower + "s"
+
+
+def bound_to_deployer(binding: dict) -> bool:
+    return any(s.get("kind") == "ServiceAccount" and f"system:serviceaccount:{s['namespace']}:{s['name']}" == DEPLOYER
+               for s in binding.get("subjects", []))
+
+
+def rules_in(namespace: str, staging, review) -> list[dict]:
+    """The deployer's RBAC rules that apply in `namespace`: its ClusterRoleBindings' roles, plus the
+    ClusterRoles RoleBindings in that namespace grant it."""
+    roles = {r["metadata"]["name"]: r.get("rules", []) for r in objects(staging, "ClusterRole")}
+    names = [b["roleRef"]["name"] for b in objects(staging, "ClusterRoleBinding") if bound_to_deployer(b)]
+    names += [b["roleRef"]["name"] for b in objects(staging, "RoleBinding") + objects(review, "RoleBinding")
+              if b["metadata"].get("namespace") == namespace and bound_to_deployer(b)]
+    return [rule for name in names for rule in roles.get(name, [])]
+
+
+def allows(rules: list[dict], group: str, resource: str, verb: str, name: str = "") -> bool:
+    return any(
+        ({group, "*"} & set(r["apiGroups"])) and ({resource, "*"} & set(r["resources"])) and ({verb, "*"} & set(r["verbs"]))
+        and (not r.get("resourceNames") or name in r["resourceNames"])
+        for r in rules
+    )
+
+
+def test_only_the_stack_hosting_review_environments_has_the_deployer(recordings):
+    for stack, recording in recordings.items():
+        accounts = [m["metadata"]["name"] for m in objects(recording, "ServiceAccount") if m["metadata"]["name"] == "review-deployer"]
+        assert accounts == (["review-deployer"] if stack == "staging" else []), stack
+    (account,) = [m for m in objects(recordings["staging"], "ServiceAccount") if m["metadata"]["name"] == "review-deployer"]
+    assert account["automountServiceAccountToken"] is False
+    (token,) = [m for m in objects(recordings["staging"], "Secret") if m["metadata"]["name"] == "review-deployer-token"]
+    assert token["type"] == "kubernetes.io/service-account-token"
+    assert token["metadata"]["annotations"]["kubernetes.io/service-account.name"] == "review-deployer"
+
+
+def test_the_deployer_may_write_every_object_of_a_review_environment(staging, review):
+    checked = 0
+    for obj in map(manifest, review.kubernetes_objects()):
+        group, resource = group_of(obj["apiVersion"]), plural(obj["kind"])
+        namespace = obj["metadata"].get("namespace", "")
+        rules = rules_in(namespace, staging, review)
+        for verb in ("get", *WRITES):
+            assert allows(rules, group, resource, verb), f"{verb} {group}/{resource} in {namespace or 'cluster'}"
+        if obj["kind"] == "RoleBinding":  # granting a role it does not hold needs `bind` on it
+            assert allows(rules, "rbac.authorization.k8s.io", "clusterroles", "bind", obj["roleRef"]["name"])
+        checked += 1
+    assert checked > COUNT * 40  # every Kubernetes object of both environments
+
+
+def test_the_deployer_reads_and_writes_nothing_in_stagings_own_namespaces(staging, review):
+    for namespace in ("tradesense", "monitoring", "cert-manager", "nginx-gateway", "tradesense-review-ci"):
+        rules = rules_in(namespace, staging, review)
+        for resource in ("secrets", "configmaps", "pods", "deployments"):
+            group = "apps" if resource == "deployments" else ""
+            assert not any(allows(rules, group, resource, verb) for verb in ("get", "list", *WRITES)), (namespace, resource)
+    # It may bind one role and no other (so it cannot hand itself cluster-admin anywhere).
+    cluster_rules = rules_in("", staging, review)
+    assert not allows(cluster_rules, "rbac.authorization.k8s.io", "clusterroles", "bind", "cluster-admin")
+    assert not allows(cluster_rules, "rbac.authorization.k8s.io", "clusterrolebindings", "create")
+    assert not allows(cluster_rules, "rbac.authorization.k8s.io", "clusterroles", "escalate")
+
+
+def admission(staging):
+    """A function (user, operation, resource, namespace, name) -> admitted?, from staging's
+    ValidatingAdmissionPolicy: matchConstraints, matchConditions, then the validations."""
+    (policy,) = [p for p in objects(staging, "ValidatingAdmissionPolicy") if p["metadata"]["name"] == "tradesense-review-deployer"]
+    (binding,) = [b for b in objects(staging, "ValidatingAdmissionPolicyBinding")
+                  if b["spec"]["policyName"] == policy["metadata"]["name"]]
+    assert binding["spec"]["validationActions"] == ["Deny"] and policy["spec"]["failurePolicy"] == "Fail"
+    env = celpy.Environment()
+    compile_ = lambda expression: env.program(env.compile(expression))  # noqa: E731
+    conditions = [compile_(c["expression"]) for c in policy["spec"]["matchConditions"]]
+    validations = [compile_(v["expression"]) for v in policy["spec"]["validations"]]
+    (constraint,) = policy["spec"]["matchConstraints"]["resourceRules"]
+
+    def admitted(user: str, operation: str, resource: str, namespace: str, name: str) -> bool:
+        if operation not in constraint["operations"] or not {"*", resource} & set(constraint["resources"]):
+            return True
+        obj = {"metadata": {"name": name, "namespace": namespace}}
+        activation = {k: celpy.json_to_cel(v) for k, v in {
+            "request": {"userInfo": {"username": user}, "operation": operation, "resource": {"resource": resource},
+                        "namespace": "" if resource == "namespaces" else namespace, "name": name},
+            "object": None if operation == "DELETE" else obj,
+            "oldObject": obj if operation != "CREATE" else None,
+        }.items()}
+        if not all(bool(c.evaluate(activation)) for c in conditions):
+            return True  # the policy does not apply to this user
+        return all(bool(v.evaluate(activation)) for v in validations)
+
+    return admitted
+
+
+@pytest.mark.parametrize("user,operation,resource,namespace,name,expected", [
+    (DEPLOYER, "CREATE", "configmaps", "tradesense-pr-7", "app", True),
+    (DEPLOYER, "DELETE", "secrets", "tradesense-pr-7", "app", True),
+    (DEPLOYER, "CREATE", "rolebindings", "tradesense-pr-7", "review-deployer", True),
+    (DEPLOYER, "CREATE", "namespaces", "", "tradesense-pr-7", True),
+    (DEPLOYER, "DELETE", "namespaces", "", "tradesense-pr-7", True),
+    # Its cluster-wide RBAC would allow these; the admission policy stops them.
+    (DEPLOYER, "CREATE", "rolebindings", "tradesense", "mine", False),
+    (DEPLOYER, "UPDATE", "configmaps", "monitoring", "grafana", False),
+    (DEPLOYER, "CREATE", "namespaces", "", "tradesense-evil", False),
+    (DEPLOYER, "UPDATE", "namespaces", "", "tradesense", False),  # e.g. labelling staging's as a review namespace
+    (DEPLOYER, "DELETE", "namespaces", "", "tradesense", False),
+    (DEPLOYER, "CREATE", "clusterrolebindings", "", "mine", False),
+    # Everyone else is not this policy's business.
+    ("system:serviceaccount:kube-system:replicaset-controller", "CREATE", "pods", "tradesense", "backend", True),
+    ("admin@tradesense.com", "DELETE", "namespaces", "", "tradesense-pr-7", True),
+])
+def test_the_admission_policy_keeps_every_write_inside_review_namespaces(staging, user, operation, resource, namespace, name, expected):
+    assert admission(staging)(user, operation, resource, namespace, name) is expected
+
+
+def test_the_deployer_gets_its_rights_only_after_the_policy_that_scopes_them(staging):
+    by_name = {(r.type.rsplit(":", 1)[-1], r.inputs["metadata"]["name"]): r for r in staging.kubernetes_objects()}
+    crb = by_name[("ClusterRoleBinding", "tradesense-review-deployer")]
+    scope = by_name[("ValidatingAdmissionPolicyBinding", "tradesense-review-deployer")]
+    policy = by_name[("ValidatingAdmissionPolicy", "tradesense-review-deployer")]
+    assert scope.urn in crb.dependencies and policy.urn in scope.dependencies
+
+
+def test_review_objects_wait_for_the_deployers_role_binding(review):
+    bindings = {r.inputs["metadata"]["namespace"]: r.urn for r in review.kubernetes_objects() if r.inputs["kind"] == "RoleBinding"}
+    assert sorted(bindings) == [f"tradesense-pr-{n}" for n in range(FIRST, FIRST + COUNT)]
+    for resource in review.kubernetes_objects():
+        namespace = resource.inputs["metadata"].get("namespace")
+        if resource.inputs["kind"] not in ("Namespace", "RoleBinding"):
+            assert bindings[namespace] in resource.dependencies, resource.urn

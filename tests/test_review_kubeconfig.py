@@ -1,0 +1,79 @@
+"""tools.review_kubeconfig: staging's server and CA with the review deployer's token, and none of
+the caller's own credentials. kubectl is a stand-in script on PATH here (no cluster)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tools.review_kubeconfig import KubeconfigError, deployer_kubeconfig
+
+ADMIN = {
+    "apiVersion": "v1", "kind": "Config", "current-context": "do-staging",
+    "clusters": [{"name": "do-staging", "cluster": {"server": "https://1.2.3.4", "certificate-authority-data": "Q0E="}},
+                 {"name": "other", "cluster": {"server": "https://9.9.9.9"}}],
+    "users": [{"name": "admin", "user": {"token": "dop_v1_ADMIN-SECRET"}}],
+    "contexts": [{"name": "do-staging", "context": {"cluster": "do-staging", "user": "admin"}}],
+}
+
+
+def test_keeps_the_cluster_and_carries_only_the_deployer_token():
+    config = deployer_kubeconfig(ADMIN, "DEPLOYER-TOKEN")
+    assert config["clusters"] == [{"name": "staging", "cluster": {"server": "https://1.2.3.4", "certificate-authority-data": "Q0E="}}]
+    assert config["users"] == [{"name": "review-deployer", "user": {"token": "DEPLOYER-TOKEN"}}]
+    assert config["contexts"][0]["context"] == {"cluster": "staging", "user": "review-deployer"}
+    assert "ADMIN-SECRET" not in json.dumps(config) and "9.9.9.9" not in json.dumps(config)
+
+
+@pytest.mark.parametrize("admin,token,message", [
+    ({**ADMIN, "current-context": "missing"}, "t", "no current context"),
+    ({**ADMIN, "clusters": []}, "t", "has no server"),
+    (ADMIN, "", "has no token yet"),
+])
+def test_incomplete_input_is_a_clear_error(admin, token, message):
+    with pytest.raises(KubeconfigError, match=message):
+        deployer_kubeconfig(admin, token)
+
+
+def fake_kubectl(tmp_path, secret: dict) -> dict:
+    """A `kubectl` that answers `config view` and `get secret` from files."""
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(ADMIN))
+    (tmp_path / "secret.json").write_text(json.dumps(secret))
+    script = tmp_path / "bin" / "kubectl"
+    script.parent.mkdir()
+    script.write_text(f"""#!/bin/sh
+case "$*" in
+  "config view --minify --raw --flatten --context do-staging") cat {tmp_path}/config.yaml ;;
+  "--context do-staging -n tradesense-review-ci get secret review-deployer-token -o json") cat {tmp_path}/secret.json ;;
+  *) echo "unexpected: $*" >&2; exit 1 ;;
+esac
+""")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return {**os.environ, "PATH": f"{script.parent}:{os.environ['PATH']}"}
+
+
+def run_cli(env, *args):
+    return subprocess.run([sys.executable, "-m", "tools.review_kubeconfig", *args], capture_output=True, text=True, env=env)
+
+
+def test_cli_prints_a_kubeconfig_for_the_deployer(tmp_path):
+    env = fake_kubectl(tmp_path, {"data": {"token": base64.b64encode(b"DEPLOYER-TOKEN").decode()}})
+    proc = run_cli(env, "--context", "do-staging")
+    assert proc.returncode == 0, proc.stderr
+    config = yaml.safe_load(proc.stdout)
+    assert config["users"] == [{"name": "review-deployer", "user": {"token": "DEPLOYER-TOKEN"}}]
+    assert "ADMIN-SECRET" not in proc.stdout + proc.stderr
+
+
+def test_cli_before_the_token_exists_says_so(tmp_path):
+    env = fake_kubectl(tmp_path, {"data": {}})
+    proc = run_cli(env, "--context", "do-staging")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "review-deployer-token has no token yet" in proc.stderr and "Traceback" not in proc.stderr
