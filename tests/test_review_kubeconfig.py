@@ -72,6 +72,13 @@ def test_cli_prints_a_kubeconfig_for_the_deployer(tmp_path):
     assert "ADMIN-SECRET" not in proc.stdout + proc.stderr
 
 
+def test_cli_names_what_kubectl_could_not_read(tmp_path):
+    env = fake_kubectl(tmp_path, {})
+    proc = run_cli(env, "--context", "elsewhere")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "kubectl could not read context elsewhere" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_cli_before_the_token_exists_says_so(tmp_path):
     env = fake_kubectl(tmp_path, {"data": {}})
     proc = run_cli(env, "--context", "do-staging")

@@ -21,7 +21,7 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import _append_prop, _DictProxy, _ListProxy
 
 
-def _wire(value: Any, number: type = int) -> Any:
+def _wire(value: Any, number: Optional[type] = None) -> Any:
     """Plain JSON values (what a protobuf Struct can hold), without the engine's internal
     `__`-prefixed keys (MarshalOptions.SkipInternalKeys, e.g. the bridge's `__defaults`);
     `number=float` also turns integers into the doubles a Struct carries."""
@@ -32,7 +32,7 @@ def _wire(value: Any, number: type = int) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, float)):
-        return number(value)
+        return value if number is None else number(value)
     return str(value)
 
 

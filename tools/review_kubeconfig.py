@@ -5,8 +5,7 @@ ServiceAccount (components/platform/review_access.py), nothing of your own crede
     python -m tools.review_kubeconfig --context do-nyc1-tradesense-staging | gh secret set REVIEW_KUBECONFIG
 
 Run it after staging's `pulumi up` has created the ServiceAccount. The token goes to stdout only:
-pipe it, do not save it. To revoke it, delete Secret tradesense-review-ci/review-deployer-token
-and run staging's `pulumi up` (a new token), then this again.
+pipe it, do not save it. Rotation: README "Review environments".
 """
 
 from __future__ import annotations
@@ -50,13 +49,13 @@ def deployer_kubeconfig(admin: dict, token: str) -> dict:
     }
 
 
-def _kubectl(*args: str) -> str:
+def _kubectl(what: str, *args: str) -> str:
     try:
         return subprocess.run(["kubectl", *args], check=True, capture_output=True, text=True).stdout
     except FileNotFoundError as exc:
         raise KubeconfigError("kubectl is not on PATH") from exc
     except subprocess.CalledProcessError as exc:
-        raise KubeconfigError(f"kubectl {args[0]} failed: {exc.stderr.strip()}") from exc
+        raise KubeconfigError(f"kubectl could not {what}: {exc.stderr.strip()}") from exc
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -64,8 +63,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--context", required=True, help="your kubectl context for the staging cluster")
     args = parser.parse_args(argv)
     try:
-        admin = yaml.safe_load(_kubectl("config", "view", "--minify", "--raw", "--flatten", "--context", args.context))
-        secret = json.loads(_kubectl("--context", args.context, "-n", DEPLOYER_NAMESPACE, "get", "secret", DEPLOYER_TOKEN_SECRET, "-o", "json"))
+        admin = yaml.safe_load(_kubectl(f"read context {args.context}", "config", "view", "--minify", "--raw", "--flatten", "--context", args.context))
+        secret = json.loads(_kubectl(f"read Secret {DEPLOYER_NAMESPACE}/{DEPLOYER_TOKEN_SECRET}",
+                                     "--context", args.context, "-n", DEPLOYER_NAMESPACE, "get", "secret", DEPLOYER_TOKEN_SECRET, "-o", "json"))
         token = base64.b64decode((secret.get("data") or {}).get("token", "")).decode()
         print(yaml.safe_dump(deployer_kubeconfig(admin, token), sort_keys=False), end="")
     except KubeconfigError as exc:

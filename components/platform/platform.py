@@ -171,7 +171,7 @@ class Platform(pulumi.ComponentResource):
 
         if cfg.review_environments is not None:
             ReviewDeployerAccess(f"{name}-review-access", ReviewDeployerAccessArgs(
-                namespace=namespaces[DEPLOYER_NAMESPACE], provider=cluster.provider,
+                namespace=namespaces[DEPLOYER_NAMESPACE], provider=cluster.provider, host_stack=pulumi.get_stack(),
             ), opts=child)
 
         if AUTOSCALING_NAMESPACE in namespaces:

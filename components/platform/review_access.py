@@ -2,24 +2,27 @@
 that hosts them (staging): a ServiceAccount that can manage namespaces `tradesense-pr-<N>` and
 what the app puts in them, and nothing else.
 
-RBAC cannot limit `create namespaces` (or a cluster-wide RoleBinding) to a name prefix, so the
-limit is a ValidatingAdmissionPolicy (GA since Kubernetes 1.30): every write this ServiceAccount
-makes must target a namespace named `tradesense-pr-*`. RBAC gives it, cluster-wide, only
-namespaces, RoleBindings and `bind` on one ClusterRole; each review stack binds that ClusterRole
-(the app's kinds) in its own namespace (components/review.py), so the identity can read nothing
-in staging's own namespaces either.
+RBAC cannot limit `create namespaces` (or a cluster-wide RoleBinding) to a name, so the limit is a
+ValidatingAdmissionPolicy (GA since Kubernetes 1.30) on every write this ServiceAccount makes: the
+namespace must be `tradesense-pr-<N>`, a review namespace keeps Pod Security `restricted` and its
+review label, Services stay ClusterIP, RoleBindings grant only the app role to the deployer, and
+ServiceMonitors scrape only their own namespace without file-based credentials. RBAC gives it,
+cluster-wide, only namespaces, RoleBindings and `bind` on one ClusterRole; each review stack binds
+that ClusterRole (the app's kinds) in its own namespace (components/review.py). Outside review
+namespaces it can list namespaces and RoleBindings, and read nothing else.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.platform.review_edge import REVIEW_NAMESPACE_PREFIX
-from components.secure_defaults import recommended_labels
+from components.platform.namespaces import RESTRICTED
+from components.platform.review_edge import REVIEW_NAMESPACE_PREFIX, review_namespace_labels
+from components.secure_defaults import psa_labels, recommended_labels
 
 DEPLOYER_NAMESPACE = "tradesense-review-ci"
 DEPLOYER_SERVICE_ACCOUNT = "review-deployer"
@@ -28,6 +31,7 @@ DEPLOYER_CLUSTER_ROLE = "tradesense-review-deployer"
 # Bound in each review namespace by the review stack, never cluster-wide.
 APP_CLUSTER_ROLE = "tradesense-review-app"
 APP_ROLE_BINDING = "review-deployer"
+DEPLOYER_SUBJECT = {"kind": "ServiceAccount", "name": DEPLOYER_SERVICE_ACCOUNT, "namespace": DEPLOYER_NAMESPACE}
 
 WRITE = ["create", "update", "patch", "delete"]
 READ = ["get", "list", "watch"]
@@ -61,17 +65,52 @@ def app_role_binding() -> dict:
     """The RoleBinding a review stack creates in its namespace (the deployer may bind only this role)."""
     return {
         "role_ref": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": APP_CLUSTER_ROLE},
-        "subjects": [{"kind": "ServiceAccount", "name": DEPLOYER_SERVICE_ACCOUNT, "namespace": DEPLOYER_NAMESPACE}],
+        "subjects": [dict(DEPLOYER_SUBJECT)],
     }
 
 
-# A Namespace is judged by its own name (request.namespace is empty for cluster-scoped objects);
-# anything else by the namespace it is in. `object` is null on DELETE, `oldObject` on CREATE.
-SCOPE_EXPRESSION = (
-    "request.resource.resource == 'namespaces'"
-    f" ? (request.operation == 'DELETE' ? oldObject : object).metadata.name.startsWith('{REVIEW_NAMESPACE_PREFIX}')"
-    f" : request.namespace.startsWith('{REVIEW_NAMESPACE_PREFIX}')"
-)
+NAME_PATTERN = f"^{REVIEW_NAMESPACE_PREFIX}[0-9]+$"  # as Alertmanager's chat-only route matches them
+
+
+def _on_write(resource: str, condition: str) -> str:
+    """`condition` on every create or update of `resource` (the object exists; deletes pass)."""
+    return f"request.resource.resource != '{resource}' || request.operation == 'DELETE' || ({condition})"
+
+
+def _has_labels(labels: Mapping[str, str]) -> str:
+    return " && ".join(["has(object.metadata.labels)"] + [
+        f"'{k}' in object.metadata.labels && object.metadata.labels['{k}'] == '{v}'" for k, v in labels.items()])
+
+
+def scope_validations(host_stack: str) -> list[dict]:
+    """The admission policy's checks of every write the deployer makes (CEL, as the API server
+    evaluates them: for a Namespace, request.namespace is its own name; for other cluster-scoped
+    objects it is absent)."""
+    namespace_name = "(request.operation == 'DELETE' ? oldObject : object).metadata.name"
+    file_reads = ("has(e.bearerTokenFile) || (has(e.authorization) && has(e.authorization.credentialsFile))"
+                  " || (has(e.tlsConfig) && (has(e.tlsConfig.caFile) || has(e.tlsConfig.certFile) || has(e.tlsConfig.keyFile)))")
+    subject = " && ".join(f"has(s.{k}) && s.{k} == '{v}'" for k, v in DEPLOYER_SUBJECT.items())
+    return [
+        {"expression": f"request.resource.resource == 'namespaces' ? {namespace_name}.matches('{NAME_PATTERN}')"
+                       f" : has(request.namespace) && request.namespace.matches('{NAME_PATTERN}')",
+         "message": f"the review deployer may change only namespaces {REVIEW_NAMESPACE_PREFIX}<N> and what is in them"},
+        # Without these labels a namespace could run privileged pods (and escape to the node).
+        {"expression": _on_write("namespaces", _has_labels({**psa_labels(RESTRICTED), **review_namespace_labels(host_stack)})),
+         "message": "a review namespace must keep Pod Security 'restricted' and its review label"},
+        # The Gateway is the only way in: no LoadBalancer, NodePort, ExternalName or externalIPs.
+        {"expression": _on_write("services", "(!has(object.spec.type) || object.spec.type == 'ClusterIP') && !has(object.spec.externalIPs)"),
+         "message": "a review Service must be a plain ClusterIP Service"},
+        {"expression": _on_write("rolebindings", f"object.roleRef.kind == 'ClusterRole' && object.roleRef.name == '{APP_CLUSTER_ROLE}'"
+                                                 f" && has(object.subjects) && object.subjects.all(s, {subject})"),
+         "message": f"a review RoleBinding may only grant {APP_CLUSTER_ROLE} to the review deployer"},
+        # Prometheus runs with cluster-wide reads: a review ServiceMonitor scrapes its own
+        # namespace only and makes Prometheus send none of its own files (its token).
+        {"expression": _on_write("servicemonitors",
+                                 "(!has(object.spec.namespaceSelector) || (!(has(object.spec.namespaceSelector.any) && object.spec.namespaceSelector.any)"
+                                 " && has(object.spec.namespaceSelector.matchNames) && object.spec.namespaceSelector.matchNames.all(n, n == request.namespace)))"
+                                 f" && (!has(object.spec.endpoints) || object.spec.endpoints.all(e, !({file_reads})))"),
+         "message": "a review ServiceMonitor may scrape only its own namespace, without file-based credentials"},
+    ]
 
 
 def _rules(groups, verbs) -> list[dict]:
@@ -82,6 +121,8 @@ def _rules(groups, verbs) -> list[dict]:
 class ReviewDeployerAccessArgs:
     namespace: k8s.core.v1.Namespace
     provider: k8s.Provider
+    # This stack's name: the review label value its review namespaces must carry.
+    host_stack: str
 
 
 class ReviewDeployerAccess(pulumi.ComponentResource):
@@ -99,8 +140,8 @@ class ReviewDeployerAccess(pulumi.ComponentResource):
             automount_service_account_token=False,  # no pod runs as it; CI holds its token
             opts=in_namespace,
         )
-        # The token CI's kubeconfig carries (docs/REVIEW_ENVIRONMENTS.md); the token controller
-        # fills it in. Delete the Secret to revoke it; the next `up` makes a new one.
+        # The token CI's kubeconfig carries (tools/review_kubeconfig.py); the token controller
+        # fills it in. Rotation: README "Review environments".
         k8s.core.v1.Secret(
             f"{name}-token",
             metadata={"name": DEPLOYER_TOKEN_SECRET, "namespace": DEPLOYER_NAMESPACE, "labels": labels,
@@ -132,14 +173,11 @@ class ReviewDeployerAccess(pulumi.ComponentResource):
             spec={
                 "failurePolicy": "Fail",
                 "matchConstraints": {"resourceRules": [{
-                    "apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*", "*/*"],
+                    "apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*/*"],  # every resource and subresource
                     "operations": ["CREATE", "UPDATE", "DELETE"],
                 }]},
                 "matchConditions": [{"name": "review-deployer", "expression": f"request.userInfo.username == '{deployer_username()}'"}],
-                "validations": [{
-                    "expression": SCOPE_EXPRESSION,
-                    "message": f"the review deployer may change only namespaces {REVIEW_NAMESPACE_PREFIX}* and what is in them",
-                }],
+                "validations": scope_validations(args.host_stack),
             },
             opts=cluster_wide,
         )

@@ -101,8 +101,10 @@ def test_the_deployer_reads_and_writes_nothing_in_stagings_own_namespaces(stagin
 
 
 def admission(staging):
-    """A function (user, operation, resource, namespace, name) -> admitted?, from staging's
-    ValidatingAdmissionPolicy: matchConstraints, matchConditions, then the validations."""
+    """A function (user, operation, resource, namespace, name, object fields) -> admitted?, from
+    staging's ValidatingAdmissionPolicy: matchConstraints, matchConditions, then the validations.
+    The request is shaped as the API server builds it: a Namespace's request.namespace is its own
+    name; other cluster-scoped objects have none (a CEL error then, which failurePolicy Fail denies)."""
     (policy,) = [p for p in objects(staging, "ValidatingAdmissionPolicy") if p["metadata"]["name"] == "tradesense-review-deployer"]
     (binding,) = [b for b in objects(staging, "ValidatingAdmissionPolicyBinding")
                   if b["spec"]["policyName"] == policy["metadata"]["name"]]
@@ -113,42 +115,88 @@ def admission(staging):
     validations = [compile_(v["expression"]) for v in policy["spec"]["validations"]]
     (constraint,) = policy["spec"]["matchConstraints"]["resourceRules"]
 
-    def admitted(user: str, operation: str, resource: str, namespace: str, name: str) -> bool:
-        if operation not in constraint["operations"] or not {"*", resource} & set(constraint["resources"]):
+    def passes(program, activation) -> bool:
+        try:
+            return bool(program.evaluate(activation))
+        except celpy.CELEvalError:
+            return False  # failurePolicy: Fail
+
+    def admitted(user: str, operation: str, resource: str, namespace: str, name: str, **fields) -> bool:
+        if operation not in constraint["operations"] or not {"*/*", resource} & set(constraint["resources"]):
             return True
-        obj = {"metadata": {"name": name, "namespace": namespace}}
+        obj = {"metadata": {"name": name, **({"namespace": namespace} if namespace else {})}, **fields}
+        request = {"userInfo": {"username": user}, "operation": operation, "resource": {"resource": resource}, "name": name}
+        if resource == "namespaces":
+            request["namespace"] = name
+        elif namespace:
+            request["namespace"] = namespace
         activation = {k: celpy.json_to_cel(v) for k, v in {
-            "request": {"userInfo": {"username": user}, "operation": operation, "resource": {"resource": resource},
-                        "namespace": "" if resource == "namespaces" else namespace, "name": name},
+            "request": request,
             "object": None if operation == "DELETE" else obj,
             "oldObject": obj if operation != "CREATE" else None,
         }.items()}
-        if not all(bool(c.evaluate(activation)) for c in conditions):
+        if not all(passes(c, activation) for c in conditions):
             return True  # the policy does not apply to this user
-        return all(bool(v.evaluate(activation)) for v in validations)
+        return all(passes(v, activation) for v in validations)
 
     return admitted
 
 
-@pytest.mark.parametrize("user,operation,resource,namespace,name,expected", [
-    (DEPLOYER, "CREATE", "configmaps", "tradesense-pr-7", "app", True),
-    (DEPLOYER, "DELETE", "secrets", "tradesense-pr-7", "app", True),
-    (DEPLOYER, "CREATE", "rolebindings", "tradesense-pr-7", "review-deployer", True),
-    (DEPLOYER, "CREATE", "namespaces", "", "tradesense-pr-7", True),
-    (DEPLOYER, "DELETE", "namespaces", "", "tradesense-pr-7", True),
+REVIEW_LABELS = {
+    **{f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")},
+    **{f"pod-security.kubernetes.io/{mode}-version": "latest" for mode in ("enforce", "audit", "warn")},
+    "tradesense.io/review-of": "staging",
+}
+GOOD_NAMESPACE = {"metadata": {"name": "tradesense-pr-7", "labels": REVIEW_LABELS}}
+SUBJECT = {"kind": "ServiceAccount", "name": "review-deployer", "namespace": "tradesense-review-ci"}
+APP_BINDING = {"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "tradesense-review-app"},
+               "subjects": [SUBJECT]}
+MONITOR = {"spec": {"namespaceSelector": {"matchNames": ["tradesense-pr-7"]}, "endpoints": [{"port": "http"}]}}
+
+
+@pytest.mark.parametrize("user,operation,resource,namespace,name,fields,expected", [
+    (DEPLOYER, "CREATE", "configmaps", "tradesense-pr-7", "app", {}, True),
+    (DEPLOYER, "DELETE", "secrets", "tradesense-pr-7", "app", {}, True),
+    (DEPLOYER, "CREATE", "rolebindings", "tradesense-pr-7", "review-deployer", APP_BINDING, True),
+    (DEPLOYER, "CREATE", "namespaces", "", "tradesense-pr-7", {"metadata": GOOD_NAMESPACE["metadata"]}, True),
+    (DEPLOYER, "DELETE", "namespaces", "", "tradesense-pr-7", {}, True),
+    (DEPLOYER, "CREATE", "services", "tradesense-pr-7", "backend", {"spec": {"type": "ClusterIP"}}, True),
+    (DEPLOYER, "CREATE", "servicemonitors", "tradesense-pr-7", "backend", MONITOR, True),
     # Its cluster-wide RBAC would allow these; the admission policy stops them.
-    (DEPLOYER, "CREATE", "rolebindings", "tradesense", "mine", False),
-    (DEPLOYER, "UPDATE", "configmaps", "monitoring", "grafana", False),
-    (DEPLOYER, "CREATE", "namespaces", "", "tradesense-evil", False),
-    (DEPLOYER, "UPDATE", "namespaces", "", "tradesense", False),  # e.g. labelling staging's as a review namespace
-    (DEPLOYER, "DELETE", "namespaces", "", "tradesense", False),
-    (DEPLOYER, "CREATE", "clusterrolebindings", "", "mine", False),
+    (DEPLOYER, "CREATE", "rolebindings", "tradesense", "mine", APP_BINDING, False),
+    (DEPLOYER, "UPDATE", "configmaps", "monitoring", "grafana", {}, False),
+    (DEPLOYER, "CREATE", "namespaces", "", "tradesense-evil", {"metadata": {**GOOD_NAMESPACE["metadata"], "name": "tradesense-evil"}}, False),
+    (DEPLOYER, "CREATE", "namespaces", "", "tradesense-pr-x", {"metadata": {**GOOD_NAMESPACE["metadata"], "name": "tradesense-pr-x"}}, False),
+    (DEPLOYER, "UPDATE", "namespaces", "", "tradesense", {"metadata": {"name": "tradesense", "labels": REVIEW_LABELS}}, False),
+    (DEPLOYER, "DELETE", "namespaces", "", "tradesense", {}, False),
+    (DEPLOYER, "CREATE", "clusterrolebindings", "", "mine", {}, False),
+    # Inside a review namespace: no way out of Pod Security, past the Gateway, or to more rights.
+    (DEPLOYER, "UPDATE", "namespaces", "", "tradesense-pr-7",
+     {"metadata": {"name": "tradesense-pr-7", "labels": {**REVIEW_LABELS, "pod-security.kubernetes.io/enforce": "privileged"}}}, False),
+    (DEPLOYER, "CREATE", "namespaces", "", "tradesense-pr-7", {"metadata": {"name": "tradesense-pr-7"}}, False),
+    (DEPLOYER, "CREATE", "services", "tradesense-pr-7", "lb", {"spec": {"type": "LoadBalancer"}}, False),
+    (DEPLOYER, "CREATE", "services", "tradesense-pr-7", "ext", {"spec": {"type": "ClusterIP", "externalIPs": ["10.0.0.1"]}}, False),
+    (DEPLOYER, "CREATE", "rolebindings", "tradesense-pr-7", "all", {**APP_BINDING, "subjects": [{"kind": "Group", "name": "system:authenticated"}]}, False),
+    (DEPLOYER, "CREATE", "rolebindings", "tradesense-pr-7", "admin", {**APP_BINDING, "roleRef": {"kind": "ClusterRole", "name": "admin"}}, False),
+    (DEPLOYER, "CREATE", "servicemonitors", "tradesense-pr-7", "spy", {"spec": {"namespaceSelector": {"any": True}}}, False),
+    (DEPLOYER, "CREATE", "servicemonitors", "tradesense-pr-7", "spy", {"spec": {"namespaceSelector": {"matchNames": ["tradesense"]}}}, False),
+    (DEPLOYER, "CREATE", "servicemonitors", "tradesense-pr-7", "token",
+     {"spec": {**MONITOR["spec"], "endpoints": [{"port": "http", "bearerTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token"}]}}, False),
     # Everyone else is not this policy's business.
-    ("system:serviceaccount:kube-system:replicaset-controller", "CREATE", "pods", "tradesense", "backend", True),
-    ("admin@tradesense.com", "DELETE", "namespaces", "", "tradesense-pr-7", True),
+    ("system:serviceaccount:kube-system:replicaset-controller", "CREATE", "pods", "tradesense", "backend", {}, True),
+    ("admin@tradesense.com", "DELETE", "namespaces", "", "tradesense-pr-7", {}, True),
 ])
-def test_the_admission_policy_keeps_every_write_inside_review_namespaces(staging, user, operation, resource, namespace, name, expected):
-    assert admission(staging)(user, operation, resource, namespace, name) is expected
+def test_the_admission_policy_keeps_every_write_inside_review_namespaces(staging, user, operation, resource, namespace, name,
+                                                                          fields, expected):
+    assert admission(staging)(user, operation, resource, namespace, name, **fields) is expected
+
+
+def test_what_a_review_plan_creates_passes_the_admission_policy(staging, review):
+    admitted = admission(staging)
+    for obj in map(manifest, review.kubernetes_objects()):
+        namespace = obj["metadata"].get("namespace", "")
+        fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+        assert admitted(DEPLOYER, "CREATE", plural(obj["kind"]), namespace, obj["metadata"]["name"], **fields), obj["metadata"]
 
 
 def test_the_deployer_gets_its_rights_only_after_the_policy_that_scopes_them(staging):

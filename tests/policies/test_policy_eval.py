@@ -56,6 +56,8 @@ def test_options_merge_over_defaults_and_arrive_as_struct_values():
     options = resolved["k8s-hpa-require-min-replicas"].options
     assert options == {"environment": "prod", "minReplicas": 3.0}
     assert isinstance(options["minReplicas"], float)  # protobuf Struct numbers, as Configure delivers them
+    budget = resolve_config(POLICIES, {"budget": {"monthlyBudgetUsd": 120.5}})["budget"].options
+    assert budget["monthlyBudgetUsd"] == 120.5  # fractions survive
     assert resolved["k8s-hpa-require-min-replicas"].enforcement == "mandatory"
 
 

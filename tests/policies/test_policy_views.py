@@ -69,6 +69,13 @@ def test_unknowns_secrets_and_numbers_read_as_in_the_analyzer():
     ], key=repr)  # internal `__` keys are not sent
 
 
+def test_fractions_and_integers_cross_as_the_struct_carries_them():
+    props = {"ratio": 12.5, "count": 3, "nested": [0.25, 7]}
+    assert read_all(engine_props(props)) == read_all(analyzer_copy(props)) == sorted([
+        (".ratio", "float", 12.5), (".count", "float", 3.0), (".nested[0]", "float", 0.25), (".nested[1]", "float", 7.0),
+    ], key=repr)
+
+
 def test_maps_keep_their_insertion_order():
     keys = [f"k{i}" for i in range(16)]
     assert list(engine_props(dict.fromkeys(keys, 1))) == keys
