@@ -93,6 +93,16 @@ def test_drift_uses_refresh_and_expect_no_changes_per_stack():
     assert "tradesense-drift-${stack}" in yaml.safe_dump(drift)
 
 
+def test_review_up_retries_once_with_the_same_inputs_and_then_fails():
+    steps = load(WORKFLOWS / "review-env.yml")["jobs"]["up"]["steps"]
+    ups = [s for s in steps if s.get("uses", "").startswith("pulumi/actions@") and s["with"]["command"] == "up"]
+    assert len(ups) == 2
+    first, retry = ups
+    assert first["continue-on-error"] is True and "continue-on-error" not in retry
+    assert retry["if"] == f"${{{{ steps.{first['id']}.outcome == 'failure' }}}}"
+    assert retry["with"] == first["with"] and retry["with"]["policyPackConfigs"] == "policies/config/review.json"
+
+
 def test_comments_have_one_marker_per_stack_or_pull_request():
     text = "".join(p.read_text() for p in WORKFLOWS.glob("*.yml"))
     assert "marker: 'tradesense-offline-plan-diff'" in text
