@@ -87,7 +87,7 @@ def test_the_deployer_may_write_every_object_of_a_review_environment(staging, re
     assert checked > COUNT * 40  # every Kubernetes object of both environments
 
 
-def test_the_deployer_reads_and_writes_nothing_in_stagings_own_namespaces(staging, review):
+def test_the_deployer_reads_and_writes_no_workload_or_secret_in_stagings_namespaces(staging, review):
     for namespace in ("tradesense", "monitoring", "cert-manager", "nginx-gateway", "tradesense-review-ci"):
         rules = rules_in(namespace, staging, review)
         for resource in ("secrets", "configmaps", "pods", "deployments"):
