@@ -31,7 +31,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Optional
 
-from google.protobuf import json_format, struct_pb2
 from pulumi_policy import (
     PolicyCustomTimeouts,
     PolicyProviderResource,
@@ -50,7 +49,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tools.mock_runtime import Resource  # noqa: E402
-from tools.policy_views import LazyView, _wire, engine_props, wire_properties  # noqa: E402, F401 (re-exported)
+from tools.policy_views import LazyView, engine_props, wire_properties  # noqa: E402, F401 (engine_props re-exported)
 
 PACK_NAME = "tradesense-policies"
 PACK_VERSION = "0.0.1"  # what PolicyPack reports for a local pack
@@ -163,11 +162,7 @@ def _validate_options(name: str, schema: dict, options: dict) -> list[str]:
 
 def _through_struct(options: dict) -> dict:
     """Options as the analyzer's Configure receives them (a protobuf Struct: numbers are floats)."""
-    if not options:
-        return {}
-    struct = struct_pb2.Struct()
-    struct.update(_wire(options))
-    return json_format.MessageToDict(struct)
+    return wire_properties(options) if options else {}
 
 
 def resolve_config(policies: Iterable, policy_config: dict) -> dict[str, ResolvedPolicy]:

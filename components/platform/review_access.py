@@ -57,16 +57,20 @@ AWAIT_READS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def deployer_username(namespace: str = DEPLOYER_NAMESPACE) -> str:
-    return f"system:serviceaccount:{namespace}:{DEPLOYER_SERVICE_ACCOUNT}"
+DEPLOYER_USERNAME = f"system:serviceaccount:{DEPLOYER_NAMESPACE}:{DEPLOYER_SERVICE_ACCOUNT}"
+
+
+def bind_deployer(cluster_role: str) -> dict:
+    """roleRef and subjects of a (Cluster)RoleBinding that grants `cluster_role` to the deployer."""
+    return {
+        "role_ref": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
+        "subjects": [dict(DEPLOYER_SUBJECT)],
+    }
 
 
 def app_role_binding() -> dict:
     """The RoleBinding a review stack creates in its namespace (the deployer may bind only this role)."""
-    return {
-        "role_ref": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": APP_CLUSTER_ROLE},
-        "subjects": [dict(DEPLOYER_SUBJECT)],
-    }
+    return bind_deployer(APP_CLUSTER_ROLE)
 
 
 NAME_PATTERN = f"^{REVIEW_NAMESPACE_PREFIX}[0-9]+$"  # as Alertmanager's chat-only route matches them
@@ -176,7 +180,7 @@ class ReviewDeployerAccess(pulumi.ComponentResource):
                     "apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*/*"],  # every resource and subresource
                     "operations": ["CREATE", "UPDATE", "DELETE"],
                 }]},
-                "matchConditions": [{"name": "review-deployer", "expression": f"request.userInfo.username == '{deployer_username()}'"}],
+                "matchConditions": [{"name": "review-deployer", "expression": f"request.userInfo.username == '{DEPLOYER_USERNAME}'"}],
                 "validations": scope_validations(args.host_stack),
             },
             opts=cluster_wide,
@@ -191,8 +195,7 @@ class ReviewDeployerAccess(pulumi.ComponentResource):
         k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-deployer-binding",
             metadata={"name": DEPLOYER_CLUSTER_ROLE, "labels": labels},
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": DEPLOYER_CLUSTER_ROLE},
-            subjects=[{"kind": "ServiceAccount", "name": DEPLOYER_SERVICE_ACCOUNT, "namespace": DEPLOYER_NAMESPACE}],
+            **bind_deployer(DEPLOYER_CLUSTER_ROLE),
             opts=pulumi.ResourceOptions.merge(cluster_wide, pulumi.ResourceOptions(depends_on=[deployer_role, scope])),
         )
-        self.register_outputs({"serviceAccount": deployer_username()})
+        self.register_outputs({"serviceAccount": DEPLOYER_USERNAME})
