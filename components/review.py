@@ -18,14 +18,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pulumi
-import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from components.app.app import TradeSenseApp, TradeSenseAppArgs
 from components.app.secrets import CONFIG_SECRET_ENV
 from components.config_base import Environment, Section
 from components.platform.interface import EdgeInterface, PlatformInterface
-from components.platform.review_access import APP_ROLE_BINDING, app_role_binding
+from components.platform.review_access import bind_app_role
 from components.platform.review_edge import (
     REVIEW_LISTENER, REVIEW_NAMESPACE_PREFIX, REVIEW_TLS_SECRET, review_namespace_labels,
 )
@@ -119,13 +118,7 @@ def build_review_environments(cfg: "StackConfig", cluster: "ClusterInterface") -
                              labels=review_namespace_labels(review.of))
         namespaces = PlatformNamespaces(f"{name}-namespace", PlatformNamespacesArgs((spec,), cluster.provider))
         namespace = namespaces.by_name[name]
-        # CI's identity gets the app's rights here and nowhere else (components/platform/review_access.py).
-        deployer_binding = k8s.rbac.v1.RoleBinding(
-            f"{name}-deployer-binding",
-            metadata={"name": APP_ROLE_BINDING, "namespace": name},
-            **app_role_binding(),
-            opts=pulumi.ResourceOptions(parent=namespaces, provider=cluster.provider, depends_on=[namespace]),
-        )
+        deployer_binding = bind_app_role(f"{name}-deployer-binding", namespace, name, cluster.provider, parent=namespaces)
         apps.append(TradeSenseApp(name, TradeSenseAppArgs(
             settings=cfg.settings.app,
             environment=cfg.env,

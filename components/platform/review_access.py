@@ -68,9 +68,16 @@ def bind_deployer(cluster_role: str) -> dict:
     }
 
 
-def app_role_binding() -> dict:
-    """The RoleBinding a review stack creates in its namespace (the deployer may bind only this role)."""
-    return bind_deployer(APP_CLUSTER_ROLE)
+def bind_app_role(name: str, namespace: k8s.core.v1.Namespace, namespace_name: str, provider: k8s.Provider,
+                  parent: pulumi.Resource) -> k8s.rbac.v1.RoleBinding:
+    """The RoleBinding a review stack creates in its namespace: the deployer gets the app's
+    rights there and nowhere else (it may bind only this role)."""
+    return k8s.rbac.v1.RoleBinding(
+        name,
+        metadata={"name": APP_ROLE_BINDING, "namespace": namespace_name},
+        **bind_deployer(APP_CLUSTER_ROLE),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[namespace]),
+    )
 
 
 NAME_PATTERN = f"^{REVIEW_NAMESPACE_PREFIX}[0-9]+$"  # as Alertmanager's chat-only route matches them
