@@ -1,25 +1,46 @@
-"""Bootstrap for the team state backend (README "State backend"): one StateBackend component.
+"""Bootstrap for the team state backend and the CI identities (docs/CI.md).
 
-Its own state stays on the local file backend: it cannot live in the bucket it creates.
-Outputs: the `pulumi login` URL and the `--secrets-provider` value for the TradeSense stacks.
+StateBackend: the state bucket with one prefix and one KMS secrets key per stack.
+CiIdentities: GitHub's OIDC provider and one IAM role per CI purpose, each trusting one GitHub
+environment. Its own state stays on the local file backend: it cannot live in the bucket it creates.
+Outputs: per stack, the `pulumi login` URL and the `--secrets-provider` value; per GitHub
+environment, the role ARN to store as that environment's AWS_ROLE_ARN variable.
 """
 
 import sys
 from pathlib import Path
 
 import pulumi
+import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for components/
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # the repository root, for components/
+
+
+def cluster_name(stack: str) -> str:
+    """The stack's cluster name (it prefixes the stack's buckets), read from its stack file."""
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    name = ((yaml.safe_load(path.read_text()) or {}).get("config") or {}).get("tradesense:cluster", {}).get("name")
+    if not name:
+        raise ValueError(f"{path.name}: tradesense:cluster.name is missing; the prod deploy role's bucket scope needs it")
+    return name
 
 
 def main() -> None:
+    from components.cluster.ci_identity import CiIdentities, CiIdentitiesArgs
+    from components.cluster.ci_policies import STATE_STACKS
     from components.cluster.state_backend import StateBackend, StateBackendArgs
 
     config = pulumi.Config()
-    args = StateBackendArgs(bucket_name=config.require("bucketName"), admin_arns=tuple(config.get_object("stateAdminArns") or ()))
-    backend = StateBackend("state", args)
-    pulumi.export("backendUrl", backend.backend_url)
-    pulumi.export("secretsProvider", backend.secrets_provider)
+    backend = StateBackend("state", StateBackendArgs(
+        bucket_name=config.require("bucketName"), admin_arns=tuple(config.get_object("stateAdminArns") or ()),
+        stacks=STATE_STACKS))
+    identities = CiIdentities("ci", CiIdentitiesArgs(
+        repository=config.require("githubRepository"), bucket_name=backend.bucket_name,
+        bucket_key_arn=backend.bucket_key_arn, stack_key_arns=backend.key_arns, prod_cloud_name=cluster_name("prod")))
+    pulumi.export("backendUrls", backend.backend_urls)
+    pulumi.export("secretsProviders", backend.secrets_providers)
+    pulumi.export("roleArns", identities.role_arns)
 
 
 if __name__ == "__main__":

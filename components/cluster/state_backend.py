@@ -1,6 +1,7 @@
-"""The team state backend: a versioned, KMS-encrypted, private, TLS-only S3 bucket and the KMS
-key Pulumi uses as its `awskms://` secrets provider. Deployed by its own small program
-(bootstrap/state-backend), not by the TradeSense stacks that keep their state in it."""
+"""The team state backend: a versioned, KMS-encrypted, private, TLS-only S3 bucket with one state
+prefix per stack, and one KMS key per stack that Pulumi uses as that stack's `awskms://` secrets
+provider. Deployed by its own small program (bootstrap/state-backend), not by the TradeSense
+stacks that keep their state in it."""
 
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ class StateBackendArgs:
     bucket_name: str
     # IAM principals (CI roles, operators) allowed to encrypt and decrypt with the key.
     admin_arns: tuple[str, ...] = ()
-    alias: str = "alias/tradesense-pulumi"
+    # One state prefix and one secrets key per stack (review: every pr-<N> stack).
+    stacks: tuple[str, ...] = ()
+    alias: str = "alias/tradesense-pulumi-state"
+
+
+def stack_alias(stack: str) -> str:
+    return f"alias/tradesense-{stack}"
 
 
 def key_policy(account_id: str, admin_arns: tuple[str, ...]) -> str:
@@ -47,9 +54,12 @@ def tls_only_policy(bucket_arn: str) -> str:
 
 
 class StateBackend(pulumi.ComponentResource):
-    # `pulumi login` URL and `--secrets-provider` value for the stacks that use this backend.
-    backend_url: pulumi.Output[str]
-    secrets_provider: pulumi.Output[str]
+    # `pulumi login` URL and `--secrets-provider` value per stack.
+    backend_urls: dict[str, pulumi.Output[str]]
+    secrets_providers: dict[str, pulumi.Output[str]]
+    key_arns: dict[str, pulumi.Output[str]]
+    bucket_key_arn: pulumi.Output[str]
+    bucket_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: StateBackendArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("tradesense:cluster:StateBackend", name, None, opts)
@@ -58,15 +68,13 @@ class StateBackend(pulumi.ComponentResource):
         kept = pulumi.ResourceOptions(parent=self, protect=True)
         region = aws.get_region().region
         account_id = aws.get_caller_identity().account_id
-        key = aws.kms.Key(
-            f"{name}-key",
-            description="Pulumi secrets provider and state bucket encryption (TradeSense)",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=key_policy(account_id, args.admin_arns),
-            opts=kept,
-        )
-        alias = aws.kms.Alias(f"{name}-key-alias", name=args.alias, target_key_id=key.key_id, opts=child)
+
+        def rotating_key(logical: str, description: str) -> aws.kms.Key:
+            return aws.kms.Key(logical, description=description, enable_key_rotation=True, deletion_window_in_days=30,
+                               policy=key_policy(account_id, args.admin_arns), opts=kept)
+
+        key = rotating_key(f"{name}-key", "TradeSense Pulumi state bucket encryption (S3 SSE-KMS)")
+        aws.kms.Alias(f"{name}-key-alias", name=args.alias, target_key_id=key.key_id, opts=child)
         bucket = aws.s3.Bucket(f"{name}-bucket", bucket=args.bucket_name, force_destroy=False, opts=kept)
         aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
         aws.s3.BucketPublicAccessBlock(
@@ -76,7 +84,9 @@ class StateBackend(pulumi.ComponentResource):
         aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption", bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn}, "bucket_key_enabled": True}],
+            # Bucket keys off: the KMS encryption context stays the object ARN, so each CI role's
+            # use of this key can be confined to its own stack's prefix (ci_policies.state_policy).
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn}, "bucket_key_enabled": False}],
             opts=child,
         )
         aws.s3.BucketPolicy(f"{name}-tls-only", bucket=bucket.id, policy=bucket.arn.apply(tls_only_policy), opts=child)
@@ -86,6 +96,13 @@ class StateBackend(pulumi.ComponentResource):
                     "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_VERSION_DAYS}}],
             opts=child,
         )
-        self.backend_url = pulumi.Output.concat("s3://", bucket.bucket, f"?region={region}")
-        self.secrets_provider = pulumi.Output.concat("awskms://", alias.name, f"?region={region}")
-        self.register_outputs({"backendUrl": self.backend_url, "secretsProvider": self.secrets_provider})
+        self.key_arns, self.backend_urls, self.secrets_providers = {}, {}, {}
+        for stack in args.stacks:
+            stack_key = rotating_key(f"{name}-{stack}-key", f"TradeSense Pulumi secrets provider of the {stack} stack(s)")
+            stack_key_alias = aws.kms.Alias(f"{name}-{stack}-key-alias", name=stack_alias(stack), target_key_id=stack_key.key_id, opts=child)
+            self.key_arns[stack] = stack_key.arn
+            self.backend_urls[stack] = pulumi.Output.concat("s3://", bucket.bucket, f"/{stack}?region={region}")
+            self.secrets_providers[stack] = pulumi.Output.concat("awskms://", stack_key_alias.name, f"?region={region}")
+        self.bucket_key_arn = key.arn
+        self.bucket_name = bucket.bucket
+        self.register_outputs({"backendUrls": self.backend_urls, "secretsProviders": self.secrets_providers})
