@@ -13,6 +13,7 @@ from tools.policy_eval import evaluate
 
 PROGRAM = ROOT / "bootstrap" / "state-backend" / "__main__.py"
 CONFIG = {"tradesense-state-backend:bucketName": "tradesense-pulumi-state", "aws:region": "us-east-1",
+          "tradesense-state-backend:githubRepository": "acme/tradesense-infra",
           "tradesense-state-backend:stateAdminArns": json.dumps(["arn:aws:iam::111122223333:role/deploy"])}
 STRICT = {"all": "mandatory", "stack-require-backup-cronjob": "disabled"}  # an app rule; no app here
 
@@ -27,29 +28,32 @@ def inputs(recording, type_: str) -> dict:
     return unwrap_secrets(recording.one(type_).inputs)
 
 
-def test_bucket_and_key_are_protected_and_the_key_rotates(recording):
-    assert recording.one("aws:s3/bucket:Bucket").protect and recording.one("aws:kms/key:Key").protect
-    key = inputs(recording, "aws:kms/key:Key")
-    assert key["enableKeyRotation"] is True and key["deletionWindowInDays"] == 30
-    statements = json.loads(key["policy"])["Statement"]
-    assert statements[1]["Principal"] == {"AWS": ["arn:aws:iam::111122223333:role/deploy"]}
+def test_bucket_and_every_key_are_protected_and_the_keys_rotate(recording):
+    assert recording.one("aws:s3/bucket:Bucket").protect
+    keys = [r for r in recording.resources if r.type == "aws:kms/key:Key"]
+    assert sorted(r.name for r in keys) == ["state-key", "state-prod-key", "state-review-key", "state-staging-key"]
+    for key in keys:
+        props = unwrap_secrets(key.inputs)
+        assert key.protect and props["enableKeyRotation"] is True and props["deletionWindowInDays"] == 30
+        statements = json.loads(props["policy"])["Statement"]
+        assert statements[1]["Principal"] == {"AWS": ["arn:aws:iam::111122223333:role/deploy"]}
 
 
 def test_bucket_is_versioned_encrypted_private_and_tls_only(recording):
     assert inputs(recording, "aws:s3/bucketVersioning:BucketVersioning")["versioningConfiguration"] == {"status": "Enabled"}
     rule = inputs(recording, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")["rules"][0]
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+    # Bucket keys off, so S3's KMS encryption context is the object ARN (per-prefix KMS conditions).
+    assert rule["bucketKeyEnabled"] is False
     block = inputs(recording, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
     assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
     statement = json.loads(inputs(recording, "aws:s3/bucketPolicy:BucketPolicy")["policy"])["Statement"][0]
     assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_outputs_are_the_login_url_and_secrets_provider(recording):
-    assert recording.outputs == {
-        "backendUrl": "s3://tradesense-pulumi-state?region=us-east-1",
-        "secretsProvider": "awskms://alias/tradesense-pulumi?region=us-east-1",
-    }
+def test_outputs_are_one_login_url_and_secrets_provider_per_stack(recording):
+    assert recording.outputs["backendUrls"] == {s: f"s3://tradesense-pulumi-state/{s}?region=us-east-1" for s in ("prod", "staging", "review")}
+    assert recording.outputs["secretsProviders"] == {s: f"awskms://alias/tradesense-{s}?region=us-east-1" for s in ("prod", "staging", "review")}
 
 
 def test_the_policy_pack_passes_it_and_catches_a_weakened_copy(recording):
