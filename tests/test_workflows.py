@@ -439,3 +439,32 @@ def test_docs_ci_lists_every_secret_and_variable_per_workflow():
             assert f"`{key}`" in body, f"docs/CI.md, section {name}: {key} is not documented"
     for env in ROLE_ENVIRONMENTS:
         assert f"`{env}`" in doc, env
+
+
+def test_new_review_stacks_encrypt_with_the_review_key_not_a_passphrase():
+    up = load(WORKFLOWS / "review-env.yml")["jobs"]["up"]
+    step = next(s for s in up["steps"] if s.get("name") == "Stack pr-<N> from the template")
+    assert step["env"]["SECRETS_PROVIDER"] == "${{ vars.PULUMI_SECRETS_PROVIDER }}"
+    assert 'pulumi stack select --create --secrets-provider "$SECRETS_PROVIDER" "$stack"' in step["run"]
+    assert "PULUMI_CONFIG_PASSPHRASE" not in yaml.safe_dump(up)
+
+
+def test_side_by_side_verdicts_read_what_tools_plan_prints(tmp_path):
+    import runpy
+
+    from tools.plan import build_plan, render_text
+
+    table = runpy.run_path(str(ROOT / ".github" / "scripts" / "verdicts_side_by_side.py"))["table"]
+    result = build_plan("dev")
+    base_text = render_text(result, tmp_path)
+    result.violations = [
+        {"policy": "k8s-pod-require-run-as-non-root", "enforcement": "mandatory", "resource_name": "api", "message": "runs as root | really"},
+        {"policy": "budget", "enforcement": "advisory", "resource_name": "", "message": "over <budget>"},
+    ]
+    own_text = render_text(result, tmp_path)
+    rows = table(base_text, own_text).splitlines()
+    assert rows[2] == "| mandatory | none | [k8s-pod-require-run-as-non-root] api: runs as root \\| really |"
+    assert rows[3] == "| advisory | none | [budget] stack: over &lt;budget> |"
+    assert table("error: bad stack file\n", own_text).splitlines()[2].startswith("| mandatory | (no verdicts: the plan failed) |")
+    pr = (WORKFLOWS / "pr.yml").read_text()
+    assert 'python3 .github/scripts/verdicts_side_by_side.py "build-plan-$STACK.txt" "build-plan-own-$STACK.txt"' in pr
