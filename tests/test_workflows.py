@@ -91,7 +91,7 @@ def test_drift_uses_refresh_and_expect_no_changes_per_stack():
     drift = load(WORKFLOWS / "drift.yml")["jobs"]["drift"]
     step = next(s for s in drift["steps"] if s.get("id") == "drift")
     assert step["with"]["command"] == "preview" and step["with"]["refresh"] is True and step["with"]["expect-no-changes"] is True
-    assert drift["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.list) }}"
+    assert drift["strategy"]["matrix"] == {"include": "${{ fromJSON(needs.stacks.outputs.list) }}"}
     assert "tradesense-drift-${stack}" in yaml.safe_dump(drift)
 
 
@@ -383,7 +383,7 @@ def test_digitalocean_stacks_authenticate_doctl_and_pass_the_spaces_keys():
     for workflow, job_name in (("deploy.yml", "staging"), ("drift.yml", "drift")):
         job = load(WORKFLOWS / workflow)["jobs"][job_name]
         setup = next(s for s in job["steps"] if s.get("uses") == "./.github/actions/pulumi-setup")
-        assert setup["with"]["doctl"] in ("true", "${{ matrix.stack == 'staging' }}")
+        assert setup["with"]["doctl"] in ("true", "${{ matrix.cloud == 'doks' }}")
         (run,) = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
         env = run["env"]
         assert env["DIGITALOCEAN_TOKEN"] == env["DIGITALOCEAN_ACCESS_TOKEN"] == "${{ secrets.DIGITALOCEAN_TOKEN }}"
@@ -416,7 +416,11 @@ def test_stack_lists_come_from_the_stack_files(tmp_path):
     (tmp_path / "Pulumi.qa.yaml").write_text("config:\n  tradesense:cluster:\n    cloud: eks\n")
     (tmp_path / "Pulumi.local.yaml").write_text("config:\n  tradesense:cluster:\n    cloud: existing\n")
     (tmp_path / "Pulumi.yaml").write_text("name: x\n")
-    assert stacks(tmp_path) == ["local", "qa"] and stacks(tmp_path, deployed=True) == ["qa"]
+    (tmp_path / "Pulumi.do2.yaml").write_text("config:\n  tradesense:cluster:\n    cloud: 'doks'\n")
+    assert stacks(tmp_path) == ["do2", "local", "qa"] and stacks(tmp_path, deployed=True) == ["do2", "qa"]
+    assert listed("--deployed", "--with-cloud") == [{"stack": s, "cloud": {"prod": "eks", "staging": "doks"}.get(s, s)} for s in listed("--deployed")]
+    drift = load(WORKFLOWS / "drift.yml")["jobs"]["stacks"]["steps"][-1]["run"]
+    assert "stacks.py --deployed --with-cloud" in drift
 
 
 def test_the_review_url_comes_from_the_stack_not_a_hard_coded_domain():
