@@ -97,7 +97,9 @@ AWS_READ_ACTIONS = [
     "iam:ListAttachedRolePolicies", "iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion",
     "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags", "kms:ListAliases",
     "logs:DescribeLogGroups", "logs:ListTagsForResource", "s3:GetBucket*", "s3:GetLifecycleConfiguration",
-    "s3:GetEncryptionConfiguration", "s3:GetBucketPolicy", "s3:ListBucket",
+    "s3:GetEncryptionConfiguration", "s3:GetBucketPolicy", "s3:ListBucket", "s3:GetAccelerateConfiguration",
+    "s3:GetReplicationConfiguration", "s3:GetAnalyticsConfiguration", "s3:GetInventoryConfiguration",
+    "s3:GetMetricsConfiguration", "s3:GetIntelligentTieringConfiguration", "logs:ListTagsLogGroup",
 ]
 
 # What `pulumi up` of the prod stack creates and changes (components/cluster/eks*.py, s3_storage.py).
@@ -117,7 +119,7 @@ AWS_DEPLOY_ACTIONS = sorted(set(AWS_READ_ACTIONS) | {
     "iam:CreateRole", "iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:PassRole",
     "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
     "iam:ListInstanceProfilesForRole", "iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider",
-    "iam:TagOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
+    "iam:TagOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint", "iam:CreateServiceLinkedRole",
     "kms:CreateKey", "kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:ScheduleKeyDeletion", "kms:TagResource",
     "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias", "kms:CreateGrant",
     "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:TagLogGroup",
