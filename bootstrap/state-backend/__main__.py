@@ -28,16 +28,22 @@ def cluster_name(stack: str) -> str:
 
 def main() -> None:
     from components.cluster.ci_identity import CiIdentities, CiIdentitiesArgs
-    from components.cluster.ci_policies import STATE_STACKS
+    from components.cluster.ci_policies import STATE_STACKS, check_repository
     from components.cluster.state_backend import StateBackend, StateBackendArgs
 
     config = pulumi.Config()
+    # Bad input stops here, before any resource is registered, with the key and the fix.
+    try:
+        repository = check_repository(config.require("githubRepository"))
+        prod_cloud_name = cluster_name("prod")
+    except ValueError as exc:
+        raise pulumi.RunError(str(exc)) from None
     backend = StateBackend("state", StateBackendArgs(
         bucket_name=config.require("bucketName"), admin_arns=tuple(config.get_object("stateAdminArns") or ()),
         stacks=STATE_STACKS))
     identities = CiIdentities("ci", CiIdentitiesArgs(
-        repository=config.require("githubRepository"), bucket_name=backend.bucket_name,
-        bucket_key_arn=backend.bucket_key_arn, stack_key_arns=backend.key_arns, prod_cloud_name=cluster_name("prod")))
+        repository=repository, bucket_name=backend.bucket_name,
+        bucket_key_arn=backend.bucket_key_arn, stack_key_arns=backend.key_arns, prod_cloud_name=prod_cloud_name))
     pulumi.export("backendUrls", backend.backend_urls)
     pulumi.export("secretsProviders", backend.secrets_providers)
     pulumi.export("roleArns", identities.role_arns)

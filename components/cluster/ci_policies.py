@@ -8,6 +8,7 @@ bucket's own SSE-KMS key is usable only through S3 and only for objects under th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
@@ -46,13 +47,22 @@ def environment_subject(repository: str, environment: str) -> str:
     return f"repo:{repository}:environment:{environment}"
 
 
+REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
+
+
+def check_repository(repository: str) -> str:
+    if not REPOSITORY.fullmatch(repository or ""):
+        raise ValueError(f"tradesense-state-backend:githubRepository must be exactly '<org>/<repo>' (no wildcards), got {repository!r}; "
+                         "fix: pulumi config set tradesense-state-backend:githubRepository acme/tradesense-infra")
+    return repository
+
+
 def trust_policy(provider_arn: str, repository: str, environment: str) -> dict:
     """Only a job running in `environment` of `repository`, with the STS audience, can assume it.
 
     StringEquals on the exact subject: no wildcard, so neither `pull_request`, a branch, another
     environment nor another repository matches."""
-    if "*" in repository or "?" in repository or repository.count("/") != 1:
-        raise ValueError(f"githubRepository must be exactly '<org>/<repo>' (no wildcards), got {repository!r}")
+    check_repository(repository)
     return {
         "Version": "2012-10-17",
         "Statement": [{

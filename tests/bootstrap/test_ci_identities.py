@@ -103,9 +103,20 @@ def test_the_trust_check_refuses_the_look_alikes():
         bad = copy.deepcopy(good)
         mutate(bad["Statement"][0])
         assert trust_problems(bad), what
-    for repository in ("acme/*", "acme", "acme/infra/x"):
-        with pytest.raises(ValueError, match="githubRepository"):
+    for repository in ("acme/*", "acme", "acme/infra/x", "acme/infra?", "", "acme/in fra"):
+        with pytest.raises(ValueError, match="githubRepository must be exactly '<org>/<repo>'"):
             ci_policies.trust_policy("arn", repository, "production")
+    assert ci_policies.check_repository("my-org/tradesense.infra_2") == "my-org/tradesense.infra_2"
+
+
+def test_a_bad_repository_stops_the_bootstrap_before_any_resource():
+    import pulumi
+
+    main = runpy.run_path(str(PROGRAM), run_name="bootstrap_ci_bad")["main"]
+    with pytest.raises(pulumi.RunError, match="githubRepository") as raised:
+        run_program({**CONFIG, "tradesense-state-backend:githubRepository": "acme/*"}, "bootstrap", program=main,
+                    project="tradesense-state-backend")
+    assert "pulumi config set tradesense-state-backend:githubRepository" in str(raised.value)
 
 
 def test_each_role_reaches_only_its_stack_prefix_and_key(recording):
