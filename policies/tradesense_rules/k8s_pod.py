@@ -70,7 +70,7 @@ def privilege_escalation(workload: Workload, config: Mapping) -> Iterator[str]:
     for role, name, container in workload.containers():
         with skip_unknown():
             value = get(container, "securityContext", "allowPrivilegeEscalation")
-            if value is None and workload.patch:
+            if value is None and workload.partial:
                 continue
             if value is None or truthy(value):
                 state = "leaves securityContext.allowPrivilegeEscalation unset (defaults to true)" if value is None else "sets securityContext.allowPrivilegeEscalation=true"
@@ -86,7 +86,7 @@ def run_as_non_root(workload: Workload, config: Mapping) -> Iterator[str]:
     for role, name, container in workload.containers():
         with skip_unknown():
             value = effective(container, workload.spec, "runAsNonRoot")
-            if value is None and workload.patch:
+            if value is None and workload.partial:
                 continue
             if not truthy(value or False):
                 yield f"{role} '{name}' in {workload.describe()} does not set runAsNonRoot=true (pod or container securityContext)"
@@ -105,7 +105,7 @@ def drop_all_capabilities(workload: Workload, config: Mapping) -> Iterator[str]:
     for role, name, container in workload.containers():
         with skip_unknown():
             drop = get(container, "securityContext", "capabilities", "drop")
-            if drop is None and workload.patch:
+            if drop is None and workload.partial:
                 continue
             if "ALL" not in {str(c) for c in as_list(drop)}:
                 yield f"{role} '{name}' in {workload.describe()} does not drop ALL capabilities (securityContext.capabilities.drop must list the literal 'ALL')"
@@ -132,7 +132,7 @@ def seccomp_profile(workload: Workload, config: Mapping) -> Iterator[str]:
         with skip_unknown():
             profile = effective(container, workload.spec, "seccompProfile")
             kind = get(profile, "type") if is_mapping(profile) else None
-            if kind is None and workload.patch:
+            if kind is None and workload.partial:
                 continue
             if kind not in SECCOMP_TYPES:
                 state = "sets no seccompProfile" if kind is None else f"uses seccompProfile type {kind}"
@@ -232,7 +232,7 @@ def read_only_root_filesystem(workload: Workload, config: Mapping) -> Iterator[s
             continue  # debug containers are added by kubectl debug, not by this program
         with skip_unknown():
             value = get(container, "securityContext", "readOnlyRootFilesystem")
-            if value is None and workload.patch:
+            if value is None and workload.partial:
                 continue
             if not truthy(value or False):
                 yield f"{role} '{name}' in {workload.describe()} does not set securityContext.readOnlyRootFilesystem=true"
@@ -249,7 +249,7 @@ def resources(workload: Workload, config: Mapping) -> Iterator[str]:
                 for resource in ("cpu", "memory")
                 if get(container, "resources", section, resource) in (None, "")
             ]
-            if workload.patch:
+            if workload.partial:
                 continue  # a patch need not restate resources it leaves alone
             if missing:
                 yield f"{role} '{name}' in {workload.describe()} has no resources {', '.join(missing)}"
@@ -262,7 +262,7 @@ def probes(workload: Workload, config: Mapping) -> Iterator[str]:
             continue
         with skip_unknown():
             missing = [probe for probe in ("livenessProbe", "readinessProbe") if get(container, probe) is None]
-            if missing and not workload.patch:
+            if missing and not workload.partial:
                 yield f"container '{name}' in {workload.describe()} has no {' or '.join(missing)}"
 
 
@@ -287,7 +287,7 @@ def pinned_images(workload: Workload, config: Mapping) -> Iterator[str]:
     for role, name, container in workload.containers():
         with skip_unknown():
             image = get(container, "image")
-            if not image and workload.patch:
+            if not image and workload.partial:
                 continue
             if not image:
                 yield f"{role} '{name}' in {workload.describe()} has no image"
@@ -315,7 +315,7 @@ def token_automount(workload: Workload, config: Mapping) -> Iterator[str]:
         # Unset means the token is mounted (unless the ServiceAccount says otherwise, which a
         # resource rule cannot see), so the pod must opt out explicitly.
         value = get(workload.spec, "automountServiceAccountToken")
-        if value is None and workload.patch:
+        if value is None and workload.partial:
             return
         if value is None or truthy(value):
             state = "leaves automountServiceAccountToken unset (defaults to true)" if value is None else "sets automountServiceAccountToken=true"
