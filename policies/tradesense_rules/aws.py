@@ -148,9 +148,21 @@ def _strings(value: Any) -> list[str]:
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 
 
+def _accounts(statement: iam_document.Statement) -> set[str]:
+    """'%' (any account) and every literal account id the statement's resources name: every role
+    of one's own account is as good as every role."""
+    found = {"%"}
+    for pattern in statement.resources:
+        parts = pattern.split(":")
+        if len(parts) >= 6 and parts[4].isdigit():
+            found.add(parts[4])
+    return found
+
+
 def _on_every(statement: iam_document.Statement, target: str) -> bool:
-    """`target` an ARN language with a `{p}` partition: the statement covers it in some partition."""
-    return any(statement.on_every(target.format(p=p)) for p in PARTITIONS)
+    """`target` an ARN language with `{p}` (partition) and optionally `{a}` (account): the
+    statement covers it in some partition, for any account or for an account it names."""
+    return any(statement.on_every(target.format(p=p, a=a)) for p in PARTITIONS for a in _accounts(statement))
 
 
 def _covers_service(pattern: str, service: str) -> bool:
@@ -162,13 +174,14 @@ def broad_grant(statement: iam_document.Statement) -> Optional[str]:
     """Why an Allow statement amounts to admin, or None."""
     if not statement.allows:
         return None
-    if not _on_every(statement, "arn:{p}:%:%:%:*"):
-        return None
-    if statement.not_actions is not None:
+    everywhere = _on_every(statement, "arn:{p}:%:%:{a}:*")
+    if everywhere and statement.not_actions is not None:
         return f"allows NotAction {list(statement.not_actions)} (every other action) on every resource"
-    if statement.allows_action(iam_document.EVERY_ACTION):
+    if everywhere and statement.allows_action(iam_document.EVERY_ACTION):
         return "allows Action '*' on Resource '*'"
-    services = sorted(svc for svc in ESCALATION_SERVICES if statement.allows_action(iam_document.service_actions(svc)))
+    # Global services: their ARNs have no region.
+    services = sorted(svc for svc in ESCALATION_SERVICES if statement.allows_action(iam_document.service_actions(svc))
+                      and _on_every(statement, f"arn:{{p}}:{svc}::{{a}}:*"))
     if services:
         return f"allows every action of {services} on every resource (privilege escalation)"
     return None
@@ -307,23 +320,23 @@ POLICIES.append(
 # caught by iam:PassRole itself), plus sts:AssumeRole. Each action with the resources on which
 # granting it everywhere lets the holder become someone else.
 ESCALATION_ACTIONS = {
-    "iam:passrole": "arn:{p}:iam::%:role/*",
-    "iam:createpolicyversion": "arn:{p}:iam::%:policy/*",
-    "iam:setdefaultpolicyversion": "arn:{p}:iam::%:policy/*",
-    "iam:createaccesskey": "arn:{p}:iam::%:user/*",
-    "iam:createloginprofile": "arn:{p}:iam::%:user/*",
-    "iam:updateloginprofile": "arn:{p}:iam::%:user/*",
-    "iam:attachuserpolicy": "arn:{p}:iam::%:user/*",
-    "iam:putuserpolicy": "arn:{p}:iam::%:user/*",
-    "iam:attachgrouppolicy": "arn:{p}:iam::%:group/*",
-    "iam:putgrouppolicy": "arn:{p}:iam::%:group/*",
-    "iam:addusertogroup": "arn:{p}:iam::%:group/*",
-    "iam:attachrolepolicy": "arn:{p}:iam::%:role/*",
-    "iam:putrolepolicy": "arn:{p}:iam::%:role/*",
-    "iam:updateassumerolepolicy": "arn:{p}:iam::%:role/*",
-    "sts:assumerole": "arn:{p}:iam::%:role/*",
-    "lambda:updatefunctioncode": "arn:{p}:lambda:%:%:function:*",
-    "glue:updatedevendpoint": "arn:{p}:glue:%:%:devEndpoint/*",
+    "iam:passrole": "arn:{p}:iam::{a}:role/*",
+    "iam:createpolicyversion": "arn:{p}:iam::{a}:policy/*",
+    "iam:setdefaultpolicyversion": "arn:{p}:iam::{a}:policy/*",
+    "iam:createaccesskey": "arn:{p}:iam::{a}:user/*",
+    "iam:createloginprofile": "arn:{p}:iam::{a}:user/*",
+    "iam:updateloginprofile": "arn:{p}:iam::{a}:user/*",
+    "iam:attachuserpolicy": "arn:{p}:iam::{a}:user/*",
+    "iam:putuserpolicy": "arn:{p}:iam::{a}:user/*",
+    "iam:attachgrouppolicy": "arn:{p}:iam::{a}:group/*",
+    "iam:putgrouppolicy": "arn:{p}:iam::{a}:group/*",
+    "iam:addusertogroup": "arn:{p}:iam::{a}:group/*",
+    "iam:attachrolepolicy": "arn:{p}:iam::{a}:role/*",
+    "iam:putrolepolicy": "arn:{p}:iam::{a}:role/*",
+    "iam:updateassumerolepolicy": "arn:{p}:iam::{a}:role/*",
+    "sts:assumerole": "arn:{p}:iam::{a}:role/*",
+    "lambda:updatefunctioncode": "arn:{p}:lambda:%:{a}:function:*",
+    "glue:updatedevendpoint": "arn:{p}:glue:%:{a}:devEndpoint/*",
 }
 
 

@@ -543,4 +543,6 @@ def stack_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
-    return [*pod_cases(), *env_cases(), *exposure_cases(), *aws_cases(), *s3_cases(), *cloud_misc_cases(), *stack_cases()]
+    from .adversarial_effect_cases import effect_cases  # the second round (issue 18)
+
+    return [*pod_cases(), *env_cases(), *exposure_cases(), *aws_cases(), *s3_cases(), *cloud_misc_cases(), *stack_cases(), *effect_cases()]
