@@ -7,6 +7,7 @@ from . import aws, aws_ec2, aws_s3, cost, digitalocean, helm, k8s_network, k8s_p
 
 ALL_POLICIES = [
     *k8s_pod.POD_POLICIES,
+    *k8s_pod.OBJECT_POLICIES,
     *k8s_network.POLICIES,
     *k8s_rbac.POLICIES,
     *helm.POLICIES,

@@ -226,7 +226,7 @@ def workloads_of(resource_type: str, props: Mapping, name: str, provider: Any = 
             if template is None:
                 continue
             try:
-                labels: Optional[Mapping] = get(template.metadata, "labels") or {}
+                labels: Optional[Mapping] = None if template.labels_unknown else (get(template.metadata, "labels") or {})
             except UnknownValueError:
                 labels = None
             workloads.append(Workload(obj.kind, obj.name, obj.namespace, labels, template.spec, resource_type,

@@ -654,6 +654,10 @@ POD_POLICIES = [
         MANDATORY,
         options={"allowedEnvNames": string_list("Env var names exempt from the secret-name heuristic.", [])},
     ),
+]
+
+# Objects a pod reaches by reference: a ConfigMap it reads, a PersistentVolume its claim binds.
+OBJECT_POLICIES = [
     ResourceValidationPolicy(
         name="k8s-configmap-disallow-secret-values",
         description="ConfigMaps must not hold credentials (credential-shaped values, or literal values under secret-like keys), "

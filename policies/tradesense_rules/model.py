@@ -229,6 +229,7 @@ class PodTemplate:
     metadata: Any
     spec: Any
     partial: bool
+    labels_unknown: bool = False  # the pod labels depend on a value unknown at preview
 
 
 def _cnpg_cluster_pod(body: Any) -> PodTemplate:
@@ -251,8 +252,12 @@ def _cnpg_cluster_pod(body: Any) -> PodTemplate:
     with skip_unknown():
         inherited = get(spec, "inheritedMetadata", "labels") or {}
         labels.update({k: inherited[k] for k in inherited} if is_mapping(inherited) else {})
-    labels["cnpg.io/cluster"] = _name(body, "?")
-    return PodTemplate({"labels": labels}, pod, True)
+    try:
+        labels["cnpg.io/cluster"] = str(get(body, "metadata", "name"))
+        unknown = False
+    except UnknownValueError:
+        unknown = True
+    return PodTemplate({"labels": labels}, pod, True, unknown)
 
 
 def pod_template(obj: K8sObject) -> Optional[PodTemplate]:
