@@ -25,6 +25,9 @@ from pulumi_policy.proxy import UnknownValueError
 from ._util import as_list, get, is_list, is_mapping, known_list, skip_unknown
 
 CONFIG_KINDS = {"ConfigGroup", "ConfigFile"}
+# Kinds without a namespace (messages name them without one).
+CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume", "StorageClass", "Node",
+                  "CustomResourceDefinition", "ClusterIssuer", "GatewayClass", "PriorityClass"}
 OPERATOR_WORKLOADS = {
     # monitoring.coreos.com: the CR's spec holds the pod's fields; the operator merges the
     # containers listed into the ones it generates (strategic merge), so unset fields keep the
@@ -70,6 +73,8 @@ class K8sObject:
 
     def describe(self) -> str:
         where = f" ({self.origin})" if self.origin else ""
+        if self.kind in CLUSTER_SCOPED:
+            return f"{self.kind} {self.name}{where}"
         return f"{self.kind} {self.namespace or '<unknown>'}/{self.name}{where}"
 
 
