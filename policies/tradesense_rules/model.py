@@ -202,6 +202,8 @@ def _objects(resource_type: str, props: Any, name: str, provider: Any) -> list[K
     group, _, kind = split_type(resource_type)
     out: list[K8sObject] = []
     try:
+        if len(props) == 0:
+            return out  # no properties: not visible at this preview (see `opaque`)
         if group == "yaml" or resource_type.startswith("kubernetes:yaml"):
             if kind in CONFIG_KINDS:
                 _config_objects(props, name, provider, out)
@@ -217,6 +219,21 @@ def _objects(resource_type: str, props: Any, name: str, provider: Any) -> list[K
         with skip_unknown():
             _operator_services(obj, out)
     return out
+
+
+def opaque(resources: list) -> bool:
+    """Whether some Kubernetes resource arrives with no properties at all. The engine does that
+    to stack rules in a preview whose Kubernetes provider is unknown (a cluster not yet created):
+    the objects exist but cannot be seen, so a rule about what is missing cannot tell."""
+    for resource in resources:
+        # yaml/v2 components output only the list of what they made (their children are seen).
+        if resource.resource_type.startswith("kubernetes:") and not resource.resource_type.startswith("kubernetes:yaml"):
+            try:
+                if len(resource.props) == 0:
+                    return True
+            except UnknownValueError:
+                return True
+    return False
 
 
 def objects_of_kind(resource_type: str, props: Any, name: str, provider: Any, kinds: set[str], group: Optional[str] = None) -> list[K8sObject]:

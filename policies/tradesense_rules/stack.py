@@ -104,7 +104,12 @@ def pod_namespaces(resources: list[PolicyResource]) -> set[str]:
 
 
 def _covered_namespaces(args: StackValidationArgs) -> list[str]:
-    """Namespaces that run pods, minus the opt-outs the config names."""
+    """Namespaces that run pods, minus the opt-outs the config names; [] when some Kubernetes
+    object cannot be seen at this preview (model.opaque)."""
+    from .model import opaque
+
+    if opaque(args.resources):
+        return []
     exempt = set(args.get_config().get("exemptNamespaces") or [])
     return sorted(pod_namespaces(args.resources) - exempt)
 
@@ -347,8 +352,10 @@ def pod_security_labels(args: StackValidationArgs, report_violation) -> None:
             what = f"enforce={level}" if level else "no enforce label (it enforces nothing)"
             report_violation(f"Namespace {name} has {what}; {ENFORCE_LABEL} must be '{allowed}'"
                              + ("" if name in opt_outs else " (or name it in exemptNamespaces with its level)"), resource.urn)
-    if unknown:
-        return
+    from .model import opaque
+
+    if unknown or opaque(args.resources):
+        return  # a namespace that cannot be seen may be the one these pods run in
     external = set(config.get("externalNamespaces") or [])
     for name in sorted(pod_namespaces(args.resources) - set(created) - external):
         report_violation(f"Pods run in namespace {name}, which this stack does not create: its Pod Security label cannot be "

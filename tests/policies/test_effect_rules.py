@@ -102,3 +102,14 @@ def test_projected_api_token_brings_back_automount():
     assert "projects a service-account token for the Kubernetes API" in messages(found)
     token["projected"]["sources"][0]["serviceAccountToken"]["audience"] = "vault"
     assert run(rule, [workload(spec=pod_spec(volumes=[token]))]) == []
+
+
+def test_objects_the_engine_hides_at_preview_are_neither_checked_nor_taken_as_missing():
+    # A preview whose Kubernetes provider is unknown (the cluster does not exist yet) gives stack
+    # rules Kubernetes resources with no properties at all: nothing can be said about them.
+    hidden = make_resource(NAMESPACE, "platform-namespaces-tradesense", {})
+    assert run("k8s-namespace-require-pod-security-restricted", [hidden]) == []
+    assert run("k8s-namespace-require-pod-security-restricted", [hidden, workload(namespace="kube-system")]) == []
+    assert run("k8s-namespace-require-default-deny-network-policy", [hidden, workload(namespace="payments")]) == []
+    # Without the hidden resource, the same pods are reported.
+    assert run("k8s-namespace-require-default-deny-network-policy", [workload(namespace="payments")])
