@@ -17,7 +17,8 @@ every rule after the first.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Optional
 
 from pulumi_policy.proxy import UnknownValueError
@@ -307,8 +308,9 @@ def is_pod_kind(obj: K8sObject) -> bool:
     return (obj.group, obj.kind) in OPERATOR_WORKLOADS or obj.kind in POD_TEMPLATE_PATHS_BY_KIND
 
 
+@lru_cache(maxsize=1024)
 def may_make_pods(resource_type: str) -> bool:
-    """Cheap pre-check on the type token (before any property is read)."""
+    """Cheap pre-check on the type token (before any property is read); cached per type."""
     if not resource_type.startswith("kubernetes:"):
         return False
     group, _, kind = split_type(resource_type)
@@ -322,6 +324,11 @@ def makes_kind(resource_type: str, kinds: set[str]) -> bool:
     """Whether a resource of this type may make an object of one of these kinds."""
     if not resource_type.startswith("kubernetes:"):
         return False
+    return _makes_kind(resource_type, frozenset(kinds))
+
+
+@lru_cache(maxsize=4096)
+def _makes_kind(resource_type: str, kinds: frozenset[str]) -> bool:
     group, _, kind = split_type(resource_type)
     if group == "yaml":
         return kind in CONFIG_KINDS
