@@ -24,6 +24,7 @@ ESCALATION_VERBS = ("escalate", "bind", "impersonate")
 SECRET_READ_VERBS = {"get", "list", "watch", "*"}
 # Built-in ClusterRoles that read Secrets (kubectl describe clusterrole admin/edit).
 BUILTIN_SECRET_READERS = {"cluster-admin", "admin", "edit"}
+AGGREGATE_TO_VIEW = "rbac.authorization.k8s.io/aggregate-to-view"
 
 
 def _objects(resource_type: str, props: Any, name: str, provider: Any, kinds: set[str]) -> list[K8sObject]:
@@ -116,6 +117,11 @@ def cluster_wide_secret_read(args: StackValidationArgs, report_violation) -> Non
             if obj.kind == "ClusterRole":
                 with skip_unknown():
                     roles[obj.name] = None if get(obj.body, "aggregationRule") is not None else known_list(obj.body, "rules")
+                with skip_unknown():
+                    # Aggregated into the built-in `view`, its rules reach everyone who can view.
+                    if str(get(obj.body, "metadata", "labels", AGGREGATE_TO_VIEW)).lower() == "true" and _reads_secrets(known_list(obj.body, "rules")):
+                        report_violation(f"{obj.describe()} reads Secrets and is aggregated into the built-in 'view' role "
+                                         f"({AGGREGATE_TO_VIEW}=true): every viewer reads Secrets", resource.urn)
             elif obj.kind == "ClusterRoleBinding":
                 bindings.append((resource, obj))
     for resource, binding in bindings:
@@ -155,7 +161,8 @@ POLICIES = [
     ),
     StackValidationPolicy(
         name="k8s-rbac-disallow-cluster-wide-secret-read",
-        description="No ClusterRoleBinding may bind a role that reads Secrets (get/list/watch, or the built-in cluster-admin, admin, edit).",
+        description="No ClusterRoleBinding may bind a role that reads Secrets (get/list/watch, or the built-in cluster-admin, admin, edit), "
+                    "and no role that reads Secrets may be aggregated into the built-in view role.",
         validate=cluster_wide_secret_read,
         enforcement_level=MANDATORY,
     ),

@@ -282,6 +282,10 @@ def rbac_cases() -> list[Case]:
         Case("crb-builtin-edit", secrets, [binding(CRB, "edit", sa)], V),
         Case("rb-secret-reader-namespaced", secrets, [reader, binding(RB, "secret-reader", sa, namespace="tradesense")], C),
         Case("crb-view", secrets, [binding(CRB, "view", sa)], C),
+        Case("secret-reader-aggregated-into-view", secrets, [k8s_obj(CR, "peek", {"metadata": {"name": "peek", "labels": {
+            "rbac.authorization.k8s.io/aggregate-to-view": "true"}}, "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["watch"]}]}, namespace=None)], V),
+        Case("pod-reader-aggregated-into-view", secrets, [k8s_obj(CR, "pods", {"metadata": {"name": "pods", "labels": {
+            "rbac.authorization.k8s.io/aggregate-to-view": "true"}}, "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}, namespace=None)], C),
     ]
 
 
