@@ -458,10 +458,26 @@ def argument_finding(args: list[str]) -> Optional[str]:
         name, value = (flag.group(1), flag.group(2)) if flag else (None, None)
         if name is None and arg.startswith("-") and index + 1 < len(args):
             name, value = arg.lstrip("-"), args[index + 1]
-        if name and value and secret_like_name(name.replace("-", "_")) and not value.startswith("$(") and not harmless_value(value) \
+        if name and value and credential_flag(name) and not value.startswith("$(") and not harmless_value(value) \
                 and not value.startswith("/"):
             return f"passes --{name} a literal value"
     return None
+
+
+# Flag words that name a credential value. SECRET is left out on purpose: Kubernetes tools use
+# it for the name of a Secret object (--secret-name, --agent-tls-secret), not for its content.
+CREDENTIAL_FLAG_WORDS = {"PASSWORD", "PASSWD", "PASS", "PWD", "PASSPHRASE", "TOKEN", "APIKEY", "CREDENTIAL", "CREDENTIALS"}
+# Last words of flags that refer to a credential instead of holding it.
+REFERENCE_FLAG_WORDS = {"NAME", "REF", "SELECTOR", "NAMESPACE", "FILE", "PATH", "DIR", "SECRET", "TTL", "EXPIRY", "AUDIENCE",
+                        "LENGTH", "HEADER", "URL", "ENDPOINT", "ENV", "KEYS"}
+
+
+def credential_flag(flag: str) -> bool:
+    words = [w for w in re.split(r"[-_.]+", flag.upper()) if w]
+    if not words or words[-1] in REFERENCE_FLAG_WORDS:
+        return False
+    glued = "".join(words)
+    return bool(set(words) & CREDENTIAL_FLAG_WORDS) or "APIKEY" in glued or glued.endswith(("PASSWORD", "TOKEN"))
 
 
 def literal_secret_env(workload: Workload, config: Mapping) -> Iterator[str]:

@@ -74,8 +74,20 @@ def cluster_admin_binding(args: ResourceValidationArgs, report_violation) -> Non
 # --- roles ------------------------------------------------------------------------------------
 
 
+def _allowed(obj: K8sObject, patterns: list) -> bool:
+    """`Kind:name` (cluster-scoped) or `Kind:namespace/name` glob patterns."""
+    where = f"{obj.kind}:{obj.name}" if obj.kind.startswith("Cluster") else f"{obj.kind}:{obj.namespace}/{obj.name}"
+    return matches_any(where, patterns)
+
+
+ALLOWED_ROLES = string_list("'ClusterRole:name' or 'Role:namespace/name' glob patterns exempt from this rule (operators that need it).", [])
+
+
 def wildcard_rules(args: ResourceValidationArgs, report_violation) -> None:
+    allowed = list(args.get_config().get("allowedRoles") or [])
     for role in _objects(args.resource_type, args.props, args.name, args.provider, ROLE_KINDS):
+        if _allowed(role, allowed):
+            continue
         for index, rule in enumerate(known_list(role.body, "rules")):
             with skip_unknown():
                 for field_name in ("verbs", "resources", "apiGroups", "nonResourceURLs"):
@@ -86,7 +98,10 @@ def wildcard_rules(args: ResourceValidationArgs, report_violation) -> None:
 
 
 def escalation_verbs(args: ResourceValidationArgs, report_violation) -> None:
+    allowed = list(args.get_config().get("allowedRoles") or [])
     for role in _objects(args.resource_type, args.props, args.name, args.provider, ROLE_KINDS):
+        if _allowed(role, allowed):
+            continue
         for index, rule in enumerate(known_list(role.body, "rules")):
             with skip_unknown():
                 verbs = set(_strings(get(rule, "verbs")))
@@ -110,6 +125,7 @@ def _reads_secrets(rules: list) -> bool:
 
 def cluster_wide_secret_read(args: StackValidationArgs, report_violation) -> None:
     """A ClusterRoleBinding to a role that reads Secrets reads every namespace's Secrets."""
+    allowed = list(args.get_config().get("allowedBindings") or [])
     roles: dict[str, Optional[list]] = {}
     bindings = []
     for resource in args.resources:
@@ -122,7 +138,7 @@ def cluster_wide_secret_read(args: StackValidationArgs, report_violation) -> Non
                     if str(get(obj.body, "metadata", "labels", AGGREGATE_TO_VIEW)).lower() == "true" and _reads_secrets(known_list(obj.body, "rules")):
                         report_violation(f"{obj.describe()} reads Secrets and is aggregated into the built-in 'view' role "
                                          f"({AGGREGATE_TO_VIEW}=true): every viewer reads Secrets", resource.urn)
-            elif obj.kind == "ClusterRoleBinding":
+            elif obj.kind == "ClusterRoleBinding" and not _allowed(obj, allowed):
                 bindings.append((resource, obj))
     for resource, binding in bindings:
         with skip_unknown():
@@ -152,12 +168,14 @@ POLICIES = [
         description="Roles and ClusterRoles must not grant '*' verbs, resources, API groups or non-resource URLs.",
         validate=wildcard_rules,
         enforcement_level=MANDATORY,
+        config_schema=schema(allowedRoles=ALLOWED_ROLES),
     ),
     ResourceValidationPolicy(
         name="k8s-rbac-disallow-escalation-verbs",
         description="Roles and ClusterRoles must not grant escalate, bind (except on named roles) or impersonate.",
         validate=escalation_verbs,
         enforcement_level=MANDATORY,
+        config_schema=schema(allowedRoles=ALLOWED_ROLES),
     ),
     StackValidationPolicy(
         name="k8s-rbac-disallow-cluster-wide-secret-read",
@@ -165,5 +183,7 @@ POLICIES = [
                     "and no role that reads Secrets may be aggregated into the built-in view role.",
         validate=cluster_wide_secret_read,
         enforcement_level=MANDATORY,
+        config_schema=schema(allowedBindings=string_list(
+            "'ClusterRoleBinding:name' glob patterns exempt from this rule (operators that must read Secrets everywhere).", [])),
     ),
 ]

@@ -170,6 +170,10 @@ def indirection_cases() -> list[Case]:
         Case("args-separate-secret-flag", env_rule, [pod(spec=args("--db-password", "hunter2hunter2"))], V),
         Case("args-env-reference", env_rule, [pod(spec=args("--password=$(DB_PASSWORD)", "--token-ttl=3600"))], C),
         Case("args-password-file", env_rule, [pod(spec=args("--password-file", "/secrets/db/password"))], C),
+        # Seen in the platform's charts: flags naming a Secret object, not holding its content.
+        Case("args-secret-object-names", env_rule, [pod(spec=args("--secret-name=webhook-tls", "--agent-tls-secret", "agent-tls",
+                                                                  "--dynamic-serving-ca-secret-name=ca", "--secret-field-selector=type!=kubernetes.io/dockercfg"))], C),
+        Case("args-api-token-flag", env_rule, [pod(spec=args("--api-token", "c0ffee-1234-abcd"))], V),
     ]
 
 
@@ -272,6 +276,8 @@ def rbac_cases() -> list[Case]:
         Case("cluster-admin-allow-listed", admin, [binding(CRB, "cluster-admin", sa)], C, {admin: {"allowedSubjects": ["ServiceAccount:tradesense/ci"]}}),
         Case("role-wildcard-verbs", wildcard, [role(ROLE, {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["*"]}, namespace="tradesense")], V),
         Case("clusterrole-wildcard-resources", wildcard, [role(CR, {"apiGroups": [""], "resources": ["*"], "verbs": ["get"]})], V),
+        Case("wildcard-operator-role-allow-listed", wildcard, [role(CR, {"apiGroups": ["monitoring.coreos.com"], "resources": ["prometheuses"], "verbs": ["*"]},
+                                                                    name="prometheus-operator")], C, {wildcard: {"allowedRoles": ["ClusterRole:prometheus-operator"]}}),
         Case("clusterrole-explicit-verbs", wildcard, [role(CR, {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]})], C),
         Case("role-escalate", escalation, [role(ROLE, {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["escalate"]}, namespace="tradesense")], V),
         Case("clusterrole-impersonate", escalation, [role(CR, {"apiGroups": [""], "resources": ["users", "groups"], "verbs": ["impersonate"]})], V),
@@ -282,6 +288,8 @@ def rbac_cases() -> list[Case]:
         Case("crb-builtin-edit", secrets, [binding(CRB, "edit", sa)], V),
         Case("rb-secret-reader-namespaced", secrets, [reader, binding(RB, "secret-reader", sa, namespace="tradesense")], C),
         Case("crb-view", secrets, [binding(CRB, "view", sa)], C),
+        Case("operator-binding-allow-listed", secrets, [reader, binding(CRB, "secret-reader", sa, name="cnpg")], C,
+             {secrets: {"allowedBindings": ["ClusterRoleBinding:cnpg"]}}),
         Case("secret-reader-aggregated-into-view", secrets, [k8s_obj(CR, "peek", {"metadata": {"name": "peek", "labels": {
             "rbac.authorization.k8s.io/aggregate-to-view": "true"}}, "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["watch"]}]}, namespace=None)], V),
         Case("pod-reader-aggregated-into-view", secrets, [k8s_obj(CR, "pods", {"metadata": {"name": "pods", "labels": {
