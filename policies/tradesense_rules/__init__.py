@@ -3,13 +3,16 @@ the engine can load it from the pack directory and tools can import `policies.tr
 
 from __future__ import annotations
 
-from . import aws, aws_s3, cost, digitalocean, helm, k8s_network, k8s_pod, stack
+from . import aws, aws_ec2, aws_s3, cost, digitalocean, helm, k8s_network, k8s_pod, k8s_rbac, stack
 
 ALL_POLICIES = [
     *k8s_pod.POD_POLICIES,
+    *k8s_pod.OBJECT_POLICIES,
     *k8s_network.POLICIES,
+    *k8s_rbac.POLICIES,
     *helm.POLICIES,
     *aws.POLICIES,
+    *aws_ec2.POLICIES,
     *aws_s3.POLICIES,
     *digitalocean.POLICIES,
     *stack.POLICIES,

@@ -122,20 +122,6 @@ def environment(config: Mapping) -> str:
 
 # --- Kubernetes -------------------------------------------------------------------------------
 
-# Where each pod-bearing kind keeps its pod template (metadata + spec), by kind name, so every API
-# version (apps/v1, apps/v1beta2, extensions/v1beta1, batch/v1beta1, ...) is covered. The `*Patch`
-# form of each kind carries the same template; a `*List` carries such objects under `items`.
-POD_TEMPLATE_PATHS_BY_KIND: dict[str, tuple[str, ...]] = {
-    "Pod": (),
-    "PodTemplate": ("template",),
-    "Deployment": ("spec", "template"),
-    "StatefulSet": ("spec", "template"),
-    "DaemonSet": ("spec", "template"),
-    "ReplicaSet": ("spec", "template"),
-    "ReplicationController": ("spec", "template"),
-    "Job": ("spec", "template"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template"),
-}
 # Probes make sense for workloads that are expected to keep running.
 LONG_RUNNING = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"})
 CONTAINER_FIELDS = (("containers", "container"), ("initContainers", "init container"), ("ephemeralContainers", "ephemeral container"))
@@ -145,29 +131,12 @@ def kind_of(resource_type: str) -> str:
     return resource_type.rsplit(":", 1)[-1]
 
 
-@dataclass(frozen=True)
-class PodBearing:
-    """How a Kubernetes resource type carries pods."""
-
-    kind: str  # the object kind, without Patch/List
-    template_path: tuple[str, ...]
-    patch: bool  # a server-side-apply patch: fields it leaves out keep their current value
-    listed: bool  # a List: the objects are under `items`
-
-
-def pod_bearing(resource_type: str) -> Optional[PodBearing]:
-    if not resource_type.startswith("kubernetes:"):
-        return None
-    kind = kind_of(resource_type)
-    patch = kind.endswith("Patch")
-    listed = kind.endswith("List")
-    base = kind.removesuffix("Patch").removesuffix("List")
-    path = POD_TEMPLATE_PATHS_BY_KIND.get(base)
-    return None if path is None else PodBearing(base, path, patch, listed)
-
-
 def is_pod_bearing(resource_type: str) -> bool:
-    return pod_bearing(resource_type) is not None
+    """Whether a resource of this type may carry pods (built-in kinds, their Patch and List forms,
+    operator CRs, yaml/v2 ConfigGroup and ConfigFile): see model.py."""
+    from .model import may_make_pods
+
+    return may_make_pods(resource_type)
 
 
 def resolve_namespace(props: Mapping, provider: Any) -> str:
@@ -222,10 +191,13 @@ class Workload:
     spec: Mapping  # the pod spec
     resource_type: str
     metadata: Mapping = field(default_factory=dict)  # pod template metadata (annotations)
-    patch: bool = False  # fields a patch leaves out keep their current value: not checked
+    patch: bool = False  # a server-side-apply patch of an object defined elsewhere
+    partial: bool = False  # unset fields keep another value (a patch's live object, an operator's defaults): not checked
+    origin: str = ""  # where in the resource (ConfigGroup objs[0], items[1], ...)
 
     def describe(self) -> str:
-        return f"{self.kind} {self.namespace or '<unknown>'}/{self.name}"
+        where = f" ({self.origin})" if self.origin else ""
+        return f"{self.kind} {self.namespace or '<unknown>'}/{self.name}{where}"
 
     @property
     def long_running(self) -> bool:
@@ -241,39 +213,24 @@ class Workload:
         return found
 
 
-def _workload(bearing: PodBearing, resource_type: str, props: Mapping, name: str, provider: Any) -> Optional[Workload]:
-    template = get(props, *bearing.template_path) if bearing.template_path else props
-    if template is None:
-        return None
-    namespace = known_namespace(props, provider)
-    try:
-        labels: Optional[Mapping] = get(template, "metadata", "labels") or {}
-    except UnknownValueError:
-        labels = None
-    try:
-        metadata = get(template, "metadata") or {}
-    except UnknownValueError:
-        metadata = {}
-    spec = get(template, "spec") or {}
-    return Workload(bearing.kind, object_name(props, name), namespace, labels, spec, resource_type, metadata, bearing.patch)
-
-
 def workloads_of(resource_type: str, props: Mapping, name: str, provider: Any = None) -> list[Workload]:
-    """Every pod template a resource carries ([] for other types; one per item of a List).
+    """Every pod template a resource carries, through the one model (model.py): built-in kinds in
+    every API version, Patch and List forms, yaml/v2 ConfigGroup/ConfigFile objects and operator
+    CRs. A pod spec unknown at preview skips that object."""
+    from .model import objects_of, pod_template
 
-    Raises UnknownValueError when a pod spec itself is unknown (for a List: skips that item)."""
-    bearing = pod_bearing(resource_type)
-    if bearing is None:
-        return []
-    if not bearing.listed:
-        found = _workload(bearing, resource_type, props, name, provider)
-        return [found] if found is not None else []
     workloads = []
-    for index, item in enumerate(known_list(props, "items")):
+    for obj in objects_of(resource_type, props, name, provider):
         with skip_unknown():
-            found = _workload(bearing, resource_type, item, f"{name}[{index}]", provider)
-            if found is not None:
-                workloads.append(found)
+            template = pod_template(obj)
+            if template is None:
+                continue
+            try:
+                labels: Optional[Mapping] = None if template.labels_unknown else (get(template.metadata, "labels") or {})
+            except UnknownValueError:
+                labels = None
+            workloads.append(Workload(obj.kind, obj.name, obj.namespace, labels, template.spec, resource_type,
+                                      template.metadata, obj.patch, template.partial, obj.origin))
     return workloads
 
 
@@ -294,10 +251,7 @@ def pod_policy(
     def validate(args: ResourceValidationArgs, report_violation) -> None:
         if not is_pod_bearing(args.resource_type):
             return
-        try:
-            workloads = workloads_of(args.resource_type, args.props, args.name, args.provider)
-        except UnknownValueError:
-            return
+        workloads = workloads_of(args.resource_type, args.props, args.name, args.provider)
         config = args.get_config()
         excluded = config.get("excludedNamespaces") or ()
         for workload in workloads:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from fnmatch import fnmatchcase
 from typing import Any, Iterator, Optional
 
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy
 
+from . import iam_document
 from ._util import MANDATORY, as_list, get, is_mapping, kind_of, known_list, label, schema, skip_unknown, string_list, truthy
 
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
@@ -129,8 +129,6 @@ ADMIN_POLICY_NAMES = {"AdministratorAccess", "IAMFullAccess"}
 # Services where full access is privilege escalation: iam:* can grant itself anything, sts:* can
 # assume any trusting role, organizations:*/sso:* control every account's access.
 ESCALATION_SERVICES = ("iam", "sts", "organizations", "sso", "identitystore")
-# Sample ARNs of different services: a Resource pattern matching all of them covers everything.
-_SAMPLE_ARNS = ("arn:aws:iam::123456789012:role/x", "arn:aws:s3:::bucket/key", "arn:aws-cn:kms:cn-north-1:1:key/k")
 
 
 def _document(value: Any) -> Any:
@@ -147,31 +145,43 @@ def _strings(value: Any) -> list[str]:
     return [str(v) for v in as_list(value)] if value is not None else []
 
 
-def _all_resources(resources: list[str]) -> bool:
-    return any(all(fnmatchcase(arn, r) for arn in _SAMPLE_ARNS) for r in resources)
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+
+
+def _accounts(statement: iam_document.Statement) -> set[str]:
+    """'%' (any account) and every literal account id the statement's resources name: every role
+    of one's own account is as good as every role."""
+    found = {"%"}
+    for pattern in statement.resources:
+        parts = pattern.split(":")
+        if len(parts) >= 6 and parts[4].isdigit():
+            found.add(parts[4])
+    return found
+
+
+def _on_every(statement: iam_document.Statement, target: str) -> bool:
+    """`target` an ARN language with `{p}` (partition) and optionally `{a}` (account): the
+    statement covers it in some partition, for any account or for an account it names."""
+    return any(statement.on_every(target.format(p=p, a=a)) for p in PARTITIONS for a in _accounts(statement))
 
 
 def _covers_service(pattern: str, service: str) -> bool:
     """An action pattern matching every action of a service (actions are case-insensitive)."""
-    pattern = pattern.lower()
-    return all(fnmatchcase(f"{service}:{action}", pattern) for action in ("a", "zzzzzz", "passrole"))
+    return iam_document.action_covers(pattern, iam_document.service_actions(service))
 
 
-def broad_grant(statement: Any) -> Optional[str]:
+def broad_grant(statement: iam_document.Statement) -> Optional[str]:
     """Why an Allow statement amounts to admin, or None."""
-    if get(statement, "Effect") != "Allow":
+    if not statement.allows:
         return None
-    not_resource = get(statement, "NotResource")
-    resources = _strings(get(statement, "Resource"))
-    everywhere = not_resource is not None or _all_resources(resources)
-    if not everywhere:
-        return None
-    if get(statement, "NotAction") is not None:
-        return f"allows NotAction {_strings(get(statement, 'NotAction'))} (every other action) on every resource"
-    actions = _strings(get(statement, "Action"))
-    if any(_covers_service(a, "ec2") and _covers_service(a, "iam") for a in actions):
+    everywhere = _on_every(statement, "arn:{p}:%:%:{a}:*")
+    if everywhere and statement.not_actions is not None:
+        return f"allows NotAction {list(statement.not_actions)} (every other action) on every resource"
+    if everywhere and statement.allows_action(iam_document.EVERY_ACTION):
         return "allows Action '*' on Resource '*'"
-    services = sorted({svc for a in actions for svc in ESCALATION_SERVICES if _covers_service(a, svc)})
+    # Global services: their ARNs have no region.
+    services = sorted(svc for svc in ESCALATION_SERVICES if statement.allows_action(iam_document.service_actions(svc))
+                      and _on_every(statement, f"arn:{{p}}:{svc}::{{a}}:*"))
     if services:
         return f"allows every action of {services} on every resource (privilege escalation)"
     return None
@@ -179,24 +189,19 @@ def broad_grant(statement: Any) -> Optional[str]:
 
 def admin_statements(document: Any) -> Iterator[tuple[str, str]]:
     """(Sid or index, why) of Allow statements that grant admin."""
-    if not is_mapping(document):
-        return
-    statements = get(document, "Statement")
-    statements = [statements] if is_mapping(statements) else as_list(statements)
-    for index, statement in enumerate(statements):
-        with skip_unknown():
-            why = broad_grant(statement)
-            if why:
-                yield label(statement, "Sid", fallback=f"#{index}"), why
+    for statement in iam_document.parse(document):
+        why = broad_grant(statement)
+        if why:
+            yield statement.sid, why
 
 
 def _admin_arn(arn: str) -> bool:
     return arn.partition(":policy/")[2].rsplit("/", 1)[-1] in ADMIN_POLICY_NAMES and ":iam::aws:policy/" in arn
 
 
-def iam_wildcard(args: ResourceValidationArgs, report_violation) -> None:
+def permission_documents(args: ResourceValidationArgs) -> list[tuple[str, Any]]:
+    """Every permissions policy document a resource carries: (where, document)."""
     documents: list[tuple[str, Any]] = []
-    kind = kind_of(args.resource_type)
     if args.resource_type in POLICY_DOCUMENT_FIELDS:
         with skip_unknown():
             documents.append(("policy", get(args.props, POLICY_DOCUMENT_FIELDS[args.resource_type])))
@@ -204,6 +209,12 @@ def iam_wildcard(args: ResourceValidationArgs, report_violation) -> None:
         for index, inline in enumerate(known_list(args.props, "inlinePolicies")):
             with skip_unknown():
                 documents.append((f"inline policy '{label(inline, 'name', fallback=str(index))}'", get(inline, "policy")))
+    return documents
+
+
+def iam_wildcard(args: ResourceValidationArgs, report_violation) -> None:
+    kind = kind_of(args.resource_type)
+    documents = permission_documents(args)
     if args.resource_type in ATTACHMENT_FIELDS:
         for arn in known_list(args.props, ATTACHMENT_FIELDS[args.resource_type]):
             with skip_unknown():
@@ -300,3 +311,165 @@ POLICIES.append(
         enforcement_level=MANDATORY,
     )
 )
+
+
+# --- privilege escalation actions -------------------------------------------------------------
+
+# The single-permission escalation paths of Rhino Security Labs' published list ("AWS IAM
+# Privilege Escalation - Methods and Mitigation", 21 methods; the PassRole combinations are
+# caught by iam:PassRole itself), plus sts:AssumeRole. Each action with the resources on which
+# granting it everywhere lets the holder become someone else.
+ESCALATION_ACTIONS = {
+    "iam:passrole": "arn:{p}:iam::{a}:role/*",
+    "iam:createpolicyversion": "arn:{p}:iam::{a}:policy/*",
+    "iam:setdefaultpolicyversion": "arn:{p}:iam::{a}:policy/*",
+    "iam:createaccesskey": "arn:{p}:iam::{a}:user/*",
+    "iam:createloginprofile": "arn:{p}:iam::{a}:user/*",
+    "iam:updateloginprofile": "arn:{p}:iam::{a}:user/*",
+    "iam:attachuserpolicy": "arn:{p}:iam::{a}:user/*",
+    "iam:putuserpolicy": "arn:{p}:iam::{a}:user/*",
+    "iam:attachgrouppolicy": "arn:{p}:iam::{a}:group/*",
+    "iam:putgrouppolicy": "arn:{p}:iam::{a}:group/*",
+    "iam:addusertogroup": "arn:{p}:iam::{a}:group/*",
+    "iam:attachrolepolicy": "arn:{p}:iam::{a}:role/*",
+    "iam:putrolepolicy": "arn:{p}:iam::{a}:role/*",
+    "iam:updateassumerolepolicy": "arn:{p}:iam::{a}:role/*",
+    "sts:assumerole": "arn:{p}:iam::{a}:role/*",
+    "lambda:updatefunctioncode": "arn:{p}:lambda:%:{a}:function:*",
+    "glue:updatedevendpoint": "arn:{p}:glue:%:{a}:devEndpoint/*",
+}
+
+
+def escalation_grants(statement: iam_document.Statement) -> list[str]:
+    """The escalation actions this Allow statement grants on all their targets, unconditionally
+    (a condition counts only when some clause of it is not always true)."""
+    if not statement.allows:
+        return []
+    clauses = iam_document._clauses(statement.condition)
+    if clauses and not all(iam_document.always_true(*clause) for clause in clauses):
+        return []
+    return [action for action, target in ESCALATION_ACTIONS.items()
+            if statement.allows_action(action) and _on_every(statement, target)]
+
+
+def iam_escalation(args: ResourceValidationArgs, report_violation) -> None:
+    for where, raw in permission_documents(args):
+        with skip_unknown():
+            for statement in iam_document.parse(_document(raw)):
+                actions = escalation_grants(statement)
+                if actions:
+                    report_violation(f"IAM {where} of {args.name}: statement {statement.sid} allows the privilege-escalation "
+                                     f"action(s) {actions} on every target resource")
+
+
+# --- trust policies ---------------------------------------------------------------------------
+
+ROLE = "aws:iam/role:Role"
+# OIDC identity providers whose trust has no meaningful `sub` (Cognito pins `aud` instead).
+AUD_ONLY_PROVIDERS = {"cognito-identity.amazonaws.com"}
+
+
+def _oidc_host(federated: str) -> Optional[str]:
+    if ":oidc-provider/" in federated:
+        return federated.split(":oidc-provider/", 1)[1]
+    if ":saml-provider/" in federated or federated.startswith("arn:"):
+        return None
+    return federated  # a bare provider name such as token.actions.githubusercontent.com
+
+
+def trust_findings(document: Any) -> list[str]:
+    found = []
+    for statement in iam_document.parse(document):
+        if not statement.allows:
+            continue
+        with skip_unknown():
+            if statement.to_everyone() and not iam_document.narrowing(statement.condition):
+                found.append(f"statement {statement.sid} lets every AWS principal assume the role (Principal '*' without a "
+                             "condition pinning aws:PrincipalOrgID, aws:PrincipalAccount, aws:SourceAccount ...)")
+                continue
+            principal = statement.principal
+            federated = _strings(get(principal, "Federated")) if is_mapping(principal) else []
+            for entry in federated:
+                if entry.strip() == "*":
+                    found.append(f"statement {statement.sid} trusts every federated identity provider ('*')")
+                    continue
+                host = _oidc_host(entry)
+                if host is None:
+                    continue
+                needed = ("aud",) if host in AUD_ONLY_PROVIDERS else ("sub", "aud")
+                for key in needed:
+                    state = iam_document.pinned_key(statement.condition, key, host)
+                    if state is None:
+                        found.append(f"statement {statement.sid} trusts OIDC provider {host} without a condition on {host}:{key}: "
+                                     "any identity it issues can assume the role")
+                    elif state is False:
+                        found.append(f"statement {statement.sid} matches {host}:{key} with a wildcard or an always-true condition "
+                                     "(e.g. repo:org/*): pin the exact subject")
+    return found
+
+
+def role_trust(args: ResourceValidationArgs, report_violation) -> None:
+    if args.resource_type != ROLE:
+        return
+    with skip_unknown():
+        for message in trust_findings(_document(get(args.props, "assumeRolePolicy"))):
+            report_violation(f"Role {args.name} trust policy: {message}")
+
+
+# --- KMS key policies and S3 bucket policies open to everyone ----------------------------------
+
+KEY_POLICY_FIELDS = {"aws:kms/key:Key": "policy", "aws:kms/keyPolicy:KeyPolicy": "policy", "aws:kms/replicaKey:ReplicaKey": "policy"}
+BUCKET_POLICY_FIELDS = {"aws:s3/bucketPolicy:BucketPolicy": "policy", "aws:s3/bucket:Bucket": "policy", "aws:s3/bucketV2:BucketV2": "policy"}
+
+
+def public_statements(document: Any) -> list[iam_document.Statement]:
+    """Allow statements open to every principal that no condition narrows to known callers."""
+    return [s for s in iam_document.parse(document)
+            if s.allows and s.to_everyone() and not iam_document.narrowing(s.condition)]
+
+
+def _public_policy(fields: dict[str, str], what: str):
+    def validate(args: ResourceValidationArgs, report_violation) -> None:
+        if args.resource_type not in fields:
+            return
+        with skip_unknown():
+            raw = get(args.props, fields[args.resource_type])
+            if raw is None:
+                return  # the default key policy trusts the account only; no bucket policy grants nothing
+            for statement in public_statements(_document(raw)):
+                actions = list(statement.not_actions or statement.actions)
+                report_violation(f"{what} of {args.name}: statement {statement.sid} allows {actions} to every principal "
+                                 "(Principal '*') without a condition that pins the caller (aws:PrincipalOrgID, aws:SourceVpce, ...)")
+
+    return validate
+
+
+POLICIES += [
+    ResourceValidationPolicy(
+        name="aws-iam-policy-disallow-privilege-escalation-actions",
+        description="IAM policies must not allow, unconditionally and on every target, the published privilege-escalation actions "
+                    "(iam:PassRole, iam:CreatePolicyVersion, iam:AttachRolePolicy, iam:PutRolePolicy, iam:CreateAccessKey, sts:AssumeRole, ...).",
+        validate=iam_escalation,
+        enforcement_level=MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="aws-iam-role-restrict-trust-policy",
+        description="Role trust policies must not trust every principal without a condition pinning the caller, and OIDC trusts "
+                    "must pin the provider's sub and aud to exact values.",
+        validate=role_trust,
+        enforcement_level=MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="aws-kms-key-restrict-key-policy",
+        description="KMS key policies must not allow any action to every principal without a condition pinning the caller.",
+        validate=_public_policy(KEY_POLICY_FIELDS, "KMS key policy"),
+        enforcement_level=MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="aws-s3-bucket-disallow-public-policy",
+        description="S3 bucket policies must not allow any action to every principal without a condition pinning the caller "
+                    "(always-true conditions such as StringLike '*' or Bool with both values do not count).",
+        validate=_public_policy(BUCKET_POLICY_FIELDS, "S3 bucket policy"),
+        enforcement_level=MANDATORY,
+    ),
+]

@@ -12,6 +12,7 @@ from fnmatch import fnmatchcase
 from typing import Iterable, Iterator, Optional
 from urllib.parse import parse_qsl, urlsplit
 
+from pulumi_policy import PolicyConfigSchema, ResourceValidationPolicy
 from pulumi_policy.proxy import UnknownValueError
 
 from ._util import (
@@ -70,7 +71,7 @@ def privilege_escalation(workload: Workload, config: Mapping) -> Iterator[str]:
     for role, name, container in workload.containers():
         with skip_unknown():
             value = get(container, "securityContext", "allowPrivilegeEscalation")
-            if value is None and workload.patch:
+            if value is None and workload.partial:
                 continue
             if value is None or truthy(value):
                 state = "leaves securityContext.allowPrivilegeEscalation unset (defaults to true)" if value is None else "sets securityContext.allowPrivilegeEscalation=true"
@@ -86,7 +87,7 @@ def run_as_non_root(workload: Workload, config: Mapping) -> Iterator[str]:
     for role, name, container in workload.containers():
         with skip_unknown():
             value = effective(container, workload.spec, "runAsNonRoot")
-            if value is None and workload.patch:
+            if value is None and workload.partial:
                 continue
             if not truthy(value or False):
                 yield f"{role} '{name}' in {workload.describe()} does not set runAsNonRoot=true (pod or container securityContext)"
@@ -105,7 +106,7 @@ def drop_all_capabilities(workload: Workload, config: Mapping) -> Iterator[str]:
     for role, name, container in workload.containers():
         with skip_unknown():
             drop = get(container, "securityContext", "capabilities", "drop")
-            if drop is None and workload.patch:
+            if drop is None and workload.partial:
                 continue
             if "ALL" not in {str(c) for c in as_list(drop)}:
                 yield f"{role} '{name}' in {workload.describe()} does not drop ALL capabilities (securityContext.capabilities.drop must list the literal 'ALL')"
@@ -132,7 +133,7 @@ def seccomp_profile(workload: Workload, config: Mapping) -> Iterator[str]:
         with skip_unknown():
             profile = effective(container, workload.spec, "seccompProfile")
             kind = get(profile, "type") if is_mapping(profile) else None
-            if kind is None and workload.patch:
+            if kind is None and workload.partial:
                 continue
             if kind not in SECCOMP_TYPES:
                 state = "sets no seccompProfile" if kind is None else f"uses seccompProfile type {kind}"
@@ -232,7 +233,7 @@ def read_only_root_filesystem(workload: Workload, config: Mapping) -> Iterator[s
             continue  # debug containers are added by kubectl debug, not by this program
         with skip_unknown():
             value = get(container, "securityContext", "readOnlyRootFilesystem")
-            if value is None and workload.patch:
+            if value is None and workload.partial:
                 continue
             if not truthy(value or False):
                 yield f"{role} '{name}' in {workload.describe()} does not set securityContext.readOnlyRootFilesystem=true"
@@ -249,7 +250,7 @@ def resources(workload: Workload, config: Mapping) -> Iterator[str]:
                 for resource in ("cpu", "memory")
                 if get(container, "resources", section, resource) in (None, "")
             ]
-            if workload.patch:
+            if workload.partial:
                 continue  # a patch need not restate resources it leaves alone
             if missing:
                 yield f"{role} '{name}' in {workload.describe()} has no resources {', '.join(missing)}"
@@ -262,7 +263,7 @@ def probes(workload: Workload, config: Mapping) -> Iterator[str]:
             continue
         with skip_unknown():
             missing = [probe for probe in ("livenessProbe", "readinessProbe") if get(container, probe) is None]
-            if missing and not workload.patch:
+            if missing and not workload.partial:
                 yield f"container '{name}' in {workload.describe()} has no {' or '.join(missing)}"
 
 
@@ -287,7 +288,7 @@ def pinned_images(workload: Workload, config: Mapping) -> Iterator[str]:
     for role, name, container in workload.containers():
         with skip_unknown():
             image = get(container, "image")
-            if not image and workload.patch:
+            if not image and workload.partial:
                 continue
             if not image:
                 yield f"{role} '{name}' in {workload.describe()} has no image"
@@ -314,12 +315,27 @@ def token_automount(workload: Workload, config: Mapping) -> Iterator[str]:
             return
         # Unset means the token is mounted (unless the ServiceAccount says otherwise, which a
         # resource rule cannot see), so the pod must opt out explicitly.
+        for volume in known_list(workload.spec, "volumes"):
+            for source in known_list(volume, "projected", "sources"):
+                with skip_unknown():
+                    token = get(source, "serviceAccountToken")
+                    if token is None:
+                        continue
+                    audience = get(token, "audience")
+                    # A token for another audience (sts.amazonaws.com, vault) is refused by the API server.
+                    if audience is None or str(audience) in API_AUDIENCES:
+                        yield (f"{workload.describe()} volume '{label(volume, 'name')}' projects a service-account token for the "
+                               f"Kubernetes API (audience {audience or 'unset'}): it brings back the automounted token")
         value = get(workload.spec, "automountServiceAccountToken")
-        if value is None and workload.patch:
+        if value is None and workload.partial:
             return
         if value is None or truthy(value):
             state = "leaves automountServiceAccountToken unset (defaults to true)" if value is None else "sets automountServiceAccountToken=true"
             yield f"{workload.describe()} {state}; set it to false or allow-list '{workload.namespace}/{account}'"
+
+
+# Audiences the API server accepts by default (its --api-audiences are the issuer's).
+API_AUDIENCES = {"", "https://kubernetes.default.svc", "https://kubernetes.default.svc.cluster.local", "kubernetes.default.svc", "api"}
 
 
 def default_namespace(workload: Workload, config: Mapping) -> Iterator[str]:
@@ -428,9 +444,51 @@ def _env_finding(env_name: Optional[str], entry: Mapping) -> Optional[str]:
     return None
 
 
+_FLAG = re.compile(r"^-{1,2}([A-Za-z][A-Za-z0-9_.-]*)=(.+)$")
+
+
+def argument_finding(args: list[str]) -> Optional[str]:
+    """A credential in command or args: a literal credential anywhere, or `--password=value` /
+    `--password value` with a literal value (an `$(ENV)` reference is the safe form)."""
+    for index, arg in enumerate(args):
+        what = literal_credential(arg)
+        if what:
+            return f"holds {what}"
+        flag = _FLAG.match(arg)
+        name, value = (flag.group(1), flag.group(2)) if flag else (None, None)
+        if name is None and arg.startswith("-") and index + 1 < len(args):
+            name, value = arg.lstrip("-"), args[index + 1]
+        if name and value and credential_flag(name) and not value.startswith("$(") and not harmless_value(value) \
+                and not value.startswith("/"):
+            return f"passes --{name} a literal value"
+    return None
+
+
+# Flag words that name a credential value. SECRET is left out on purpose: Kubernetes tools use
+# it for the name of a Secret object (--secret-name, --agent-tls-secret), not for its content.
+CREDENTIAL_FLAG_WORDS = {"PASSWORD", "PASSWD", "PASS", "PWD", "PASSPHRASE", "TOKEN", "APIKEY", "CREDENTIAL", "CREDENTIALS"}
+# Last words of flags that refer to a credential instead of holding it.
+REFERENCE_FLAG_WORDS = {"NAME", "REF", "SELECTOR", "NAMESPACE", "FILE", "PATH", "DIR", "SECRET", "TTL", "EXPIRY", "AUDIENCE",
+                        "LENGTH", "HEADER", "URL", "ENDPOINT", "ENV", "KEYS"}
+
+
+def credential_flag(flag: str) -> bool:
+    words = [w for w in re.split(r"[-_.]+", flag.upper()) if w]
+    if not words or words[-1] in REFERENCE_FLAG_WORDS:
+        return False
+    glued = "".join(words)
+    return bool(set(words) & CREDENTIAL_FLAG_WORDS) or "APIKEY" in glued or glued.endswith(("PASSWORD", "TOKEN"))
+
+
 def literal_secret_env(workload: Workload, config: Mapping) -> Iterator[str]:
     allowed = set(config.get("allowedEnvNames") or [])
     for role, name, container in workload.containers():
+        for field_name in ("command", "args"):
+            with skip_unknown():
+                values = [str(v) for v in as_list(get(container, field_name))]
+                finding = argument_finding(values)
+                if finding:
+                    yield f"{field_name} of {role} '{name}' in {workload.describe()} {finding}; read it from a Secret"
         for entry in known_list(container, "env"):
             with skip_unknown():
                 try:
@@ -444,6 +502,49 @@ def literal_secret_env(workload: Workload, config: Mapping) -> Iterator[str]:
                 finding = _env_finding(env_name, entry)
                 if finding:
                     yield f"env {env_name or '<unknown>'} of {role} '{name}' in {workload.describe()} {finding}"
+
+
+# --- objects beside the pod ---------------------------------------------------------------------
+
+
+def configmap_secrets(args, report_violation) -> None:
+    """ConfigMaps are not secret (readable by every `view` role, stored unencrypted): a credential
+    in one reaches pods through envFrom/configMapKeyRef or a volume as plain text."""
+    from .model import makes_kind, objects_of_kind
+
+    if not makes_kind(args.resource_type, {"ConfigMap"}):
+        return
+    allowed = set(args.get_config().get("allowedKeys") or [])
+    for config_map in objects_of_kind(args.resource_type, args.props, args.name, args.provider, {"ConfigMap"}, ""):
+        with skip_unknown():
+            data = get(config_map.body, "data") or {}
+            for key in list(data) if is_mapping(data) else []:
+                if key in allowed:
+                    continue
+                with skip_unknown():
+                    value = str(data[key])
+                    what = literal_credential(value)
+                    if what is None and "\n" not in value and secret_like_name(str(key)) and not harmless_value(value) \
+                            and not str(key).upper().endswith(tuple(URL_NAMES)):
+                        what = "a secret-named literal"
+                    if what:
+                        args_report = f"{config_map.describe()} key '{key}' holds {what}; put it in a Secret"
+                        report_violation(args_report)
+
+
+def host_path_persistent_volumes(args, report_violation) -> None:
+    """A hostPath or `local` PersistentVolume gives any pod whose claim binds it the node's
+    filesystem: the PSS HostPath control, reached through a PVC."""
+    from .model import makes_kind, objects_of_kind
+
+    if not makes_kind(args.resource_type, {"PersistentVolume"}):
+        return
+    for volume in objects_of_kind(args.resource_type, args.props, args.name, args.provider, {"PersistentVolume"}, ""):
+        for source in ("hostPath", "local"):
+            with skip_unknown():
+                if get(volume.body, "spec", source) is not None:
+                    report_violation(f"{volume.describe()} is a {source} volume ({label(volume.body, 'spec', source, 'path')}): "
+                                     "a claim bound to it mounts the node's filesystem")
 
 
 POD_POLICIES = [
@@ -568,5 +669,23 @@ POD_POLICIES = [
         literal_secret_env,
         MANDATORY,
         options={"allowedEnvNames": string_list("Env var names exempt from the secret-name heuristic.", [])},
+    ),
+]
+
+# Objects a pod reaches by reference: a ConfigMap it reads, a PersistentVolume its claim binds.
+OBJECT_POLICIES = [
+    ResourceValidationPolicy(
+        name="k8s-configmap-disallow-secret-values",
+        description="ConfigMaps must not hold credentials (credential-shaped values, or literal values under secret-like keys), "
+                    "since pods read them through envFrom, configMapKeyRef or volumes as plain text.",
+        validate=configmap_secrets,
+        enforcement_level=MANDATORY,
+        config_schema=PolicyConfigSchema(properties={"allowedKeys": string_list("Keys exempt from the secret-name heuristic.", [])}),
+    ),
+    ResourceValidationPolicy(
+        name="k8s-persistent-volume-disallow-host-path",
+        description="PersistentVolumes must not be hostPath or local volumes (PSS baseline: HostPath Volumes, reached through a claim).",
+        validate=host_path_persistent_volumes,
+        enforcement_level=MANDATORY,
     ),
 ]

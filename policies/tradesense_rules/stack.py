@@ -85,20 +85,33 @@ def _workloads(resources: list[PolicyResource], kinds: Optional[set[str]] = None
     return found
 
 
-def _app_namespaces_in_stack(args: StackValidationArgs) -> list[str]:
-    """Configured app namespaces that this stack creates or runs pods in (namespaces resolved
-    like the resource rules do, the provider's default namespace included)."""
-    wanted = list(args.get_config().get("appNamespaces", APP_NAMESPACES))
-    present = set()
-    for resource in args.resources:
-        if not resource.resource_type.startswith("kubernetes:"):
-            continue
-        with skip_unknown():
-            if resource.resource_type == NAMESPACE:
-                present.add(get(resource.props, "metadata", "name") or resource.name)
-            elif is_pod_bearing(resource.resource_type) or get(resource.props, "metadata", "namespace"):
-                present.add(_namespace(resource))
-    return [ns for ns in wanted if ns in present]
+HELM_TYPES = {"kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"}
+
+
+def pod_namespaces(resources: list[PolicyResource]) -> set[str]:
+    """Every namespace this stack runs pods in: the namespace of every pod template the model
+    finds (any kind, spelling or operator CR) and of every Helm release or chart (whose pods the
+    pack cannot see). Unknown namespaces are left out."""
+    found: set[str] = set()
+    for resource, workload in _workloads(resources):
+        if workload.namespace is not None:
+            found.add(workload.namespace)
+    for resource in resources:
+        if resource.resource_type in HELM_TYPES:
+            with skip_unknown():
+                found.add(str(get(resource.props, "namespace") or _namespace(resource) or "default"))
+    return found
+
+
+def _covered_namespaces(args: StackValidationArgs) -> list[str]:
+    """Namespaces that run pods, minus the opt-outs the config names; [] when some Kubernetes
+    object cannot be seen at this preview (model.opaque)."""
+    from .model import opaque
+
+    if opaque(args.resources):
+        return []
+    exempt = set(args.get_config().get("exemptNamespaces") or [])
+    return sorted(pod_namespaces(args.resources) - exempt)
 
 
 def _network_policies(args: StackValidationArgs) -> list[PolicyResource]:
@@ -143,7 +156,7 @@ def default_deny(args: StackValidationArgs, report_violation) -> None:
             unknown.add(policy_namespace)
         else:
             denied.setdefault(policy_namespace, set()).update(directions)
-    for namespace in _app_namespaces_in_stack(args):
+    for namespace in _covered_namespaces(args):
         missing = [d for d in DIRECTIONS if d not in denied.get(namespace, set())]
         if missing and not unknown_everywhere and namespace not in unknown:
             report_violation(
@@ -153,7 +166,7 @@ def default_deny(args: StackValidationArgs, report_violation) -> None:
 
 
 def pods_selected(args: StackValidationArgs, report_violation) -> None:
-    namespaces = set(_app_namespaces_in_stack(args))
+    namespaces = set(_covered_namespaces(args))
     # Allow policies: those selecting specific pods. A default deny selects everything but allows nothing.
     selectors: dict[str, list[Any]] = {}
     unknown_namespaces: set[Optional[str]] = set()
@@ -295,22 +308,85 @@ def protected(args: ResourceValidationArgs, report_violation) -> None:
         report_violation(f"{kind_of(args.resource_type)} {args.name} holds state but is not protected (protect=True) in prod")
 
 
-APP_NAMESPACES_SCHEMA = schema(appNamespaces=string_list("Namespaces that hold app workloads.", APP_NAMESPACES))
+APP_NAMESPACES_SCHEMA = schema(exemptNamespaces=string_list(
+    "Namespaces (exact names) that run pods without this NetworkPolicy coverage: each a documented opt-out.", []))
+
+
+# --- Pod Security admission labels --------------------------------------------------------------
+
+PSS_LEVELS = ("restricted", "baseline", "privileged")
+ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
+
+
+def _namespace_objects(resources: list[PolicyResource]):
+    from .model import makes_kind, objects_of_kind
+
+    for resource in resources:
+        if makes_kind(resource.resource_type, {"Namespace"}):
+            for obj in objects_of_kind(resource.resource_type, resource.props, resource.name, resource.provider, {"Namespace"}, ""):
+                yield resource, obj
+
+
+def pod_security_labels(args: StackValidationArgs, report_violation) -> None:
+    """Every namespace that the stack creates or runs pods in enforces the restricted Pod Security
+    Standard, or the level its named opt-out allows. A missing label enforces nothing."""
+    config = args.get_config()
+    opt_outs = dict(config.get("exemptNamespaces") or {})
+    created: dict[str, tuple[PolicyResource, str]] = {}
+    unknown = False
+    for resource, obj in _namespace_objects(args.resources):
+        try:
+            level = get(obj.body, "metadata", "labels", ENFORCE_LABEL)
+            name = str(get(obj.body, "metadata", "name") or resource.name)
+        except UnknownValueError:
+            unknown = True
+            continue
+        if level is None and obj.patch:
+            continue
+        created[name] = (resource, "" if level is None else str(level))
+    for name, (resource, level) in sorted(created.items()):
+        allowed = opt_outs.get(name, "restricted")
+        effective_level = level or "privileged"  # no label: admission enforces nothing
+        rank = PSS_LEVELS.index(effective_level) if effective_level in PSS_LEVELS else len(PSS_LEVELS)
+        if rank > PSS_LEVELS.index(allowed if allowed in PSS_LEVELS else "restricted"):
+            what = f"enforce={level}" if level else "no enforce label (it enforces nothing)"
+            report_violation(f"Namespace {name} has {what}; {ENFORCE_LABEL} must be '{allowed}'"
+                             + ("" if name in opt_outs else " (or name it in exemptNamespaces with its level)"), resource.urn)
+    from .model import opaque
+
+    if unknown or opaque(args.resources):
+        return  # a namespace that cannot be seen may be the one these pods run in
+    external = set(config.get("externalNamespaces") or [])
+    for name in sorted(pod_namespaces(args.resources) - set(created) - external):
+        report_violation(f"Pods run in namespace {name}, which this stack does not create: its Pod Security label cannot be "
+                         "checked (create it here, or list it in externalNamespaces)")
 
 POLICIES = [
     StackValidationPolicy(
         name="k8s-namespace-require-default-deny-network-policy",
-        description="Every app namespace must have a default-deny NetworkPolicy for both ingress and egress.",
+        description="Every namespace that runs pods (any workload, operator CR or Helm release) must have a default-deny NetworkPolicy for both ingress and egress, unless named in exemptNamespaces.",
         validate=default_deny,
         enforcement_level=MANDATORY,
         config_schema=APP_NAMESPACES_SCHEMA,
     ),
     StackValidationPolicy(
         name="k8s-pod-require-network-policy",
-        description="Every pod in an app namespace must be selected by a NetworkPolicy that allows its traffic.",
+        description="Every pod, in every namespace not named in exemptNamespaces, must be selected by a NetworkPolicy that allows its traffic.",
         validate=pods_selected,
         enforcement_level=MANDATORY,
         config_schema=APP_NAMESPACES_SCHEMA,
+    ),
+    StackValidationPolicy(
+        name="k8s-namespace-require-pod-security-restricted",
+        description="Every namespace the stack creates or runs pods in must enforce the restricted Pod Security Standard "
+                    "(pod-security.kubernetes.io/enforce), or the level of its named opt-out in exemptNamespaces.",
+        validate=pod_security_labels,
+        enforcement_level=MANDATORY,
+        config_schema=schema(
+            exemptNamespaces={"type": "object", "default": {}, "additionalProperties": {"type": "string", "enum": list(PSS_LEVELS)},
+                              "description": "Namespace name -> the Pod Security level it may enforce instead of restricted."},
+            externalNamespaces=string_list("Namespaces the stack runs pods in but does not create (their labels are set elsewhere).", []),
+        ),
     ),
     StackValidationPolicy(
         name="k8s-workload-require-pod-disruption-budget",

@@ -281,7 +281,7 @@ def exposure_cases() -> list[Case]:
         Case("nodeport-via-provider-namespace", "k8s-service-restrict-load-balancer-and-node-port",
              [app_provider, k8s_obj(svc, "debug", {"spec": {"type": "NodePort"}}, namespace=None, provider_ref=provider_reference(app_provider))], v),
         Case("lb-at-the-edge", "k8s-service-restrict-load-balancer-and-node-port",
-             [k8s_obj(svc, "edge", {"spec": {"type": "LoadBalancer"}}, namespace="nginx-gateway")], c),
+             [k8s_obj(svc, "edge", {"spec": {"type": "LoadBalancer", "selector": {"app.kubernetes.io/name": "nginx-gateway"}}}, namespace="nginx-gateway")], c),
         Case("ingress-apex-not-covered-by-wildcard", rule_ing,
              [k8s_obj(ing, "web", {"spec": {"tls": [{"hosts": ["*.example.com"], "secretName": "t"}], "rules": [{"host": "example.com"}]}})], v),
         Case("ingress-hostless-rule", rule_ing,
@@ -511,8 +511,8 @@ def stack_cases() -> list[Case]:
     fleet = [make_resource("aws:eks/cluster:Cluster", "cluster", {"version": "1.35"}),
              make_resource("aws:eks/nodeGroup:NodeGroup", "nodes", {"instanceTypes": ["t3.large"], "scalingConfig": {"minSize": 10, "maxSize": 12, "desiredSize": 10}})]
     return [
-        Case("ingress-only-deny", deny, [ns, ingress_only], v),
-        Case("deny-allows-some-egress", deny, [ns, ingress_only, netpol("deny-egress", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]})], v),
+        Case("ingress-only-deny", deny, [ns, ingress_only, pod()], v),
+        Case("deny-allows-some-egress", deny, [ns, pod(), ingress_only, netpol("deny-egress", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]})], v),
         Case("namespace-only-via-provider-default", deny, [app_provider, pod(namespace=None, provider=ref)], v),
         Case("split-deny", deny, [ns, implied_ingress, egress_only], c),
         Case("split-deny-via-provider-namespace", deny,
@@ -543,4 +543,6 @@ def stack_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
-    return [*pod_cases(), *env_cases(), *exposure_cases(), *aws_cases(), *s3_cases(), *cloud_misc_cases(), *stack_cases()]
+    from .adversarial_effect_cases import effect_cases  # the second round (issue 18)
+
+    return [*pod_cases(), *env_cases(), *exposure_cases(), *aws_cases(), *s3_cases(), *cloud_misc_cases(), *stack_cases(), *effect_cases()]

@@ -47,11 +47,15 @@ def test_default_deny_missing(policies):
     assert "Namespace tradesense has no default-deny NetworkPolicy" in messages(found)
 
 
-def test_default_deny_only_for_app_namespaces_in_the_stack():
-    assert run(DENY, []) == []  # no app namespace in this stack (e.g. cluster-only)
-    assert run(DENY, [namespace("monitoring")]) == []
-    config = {DENY: {"appNamespaces": ["tradesense", "monitoring"]}}
-    assert "Namespace monitoring" in messages(run(DENY, [namespace("monitoring")], config))
+def test_default_deny_for_every_namespace_that_runs_pods_unless_named():
+    assert run(DENY, []) == []  # no pods in this stack (e.g. cluster-only)
+    assert run(DENY, [namespace("monitoring")]) == []  # a namespace without pods
+    # A new namespace with pods is covered by default; a Helm release's namespace runs pods too.
+    assert "Namespace monitoring" in messages(run(DENY, [namespace("monitoring"), workload(namespace="monitoring")]))
+    release = make_resource("kubernetes:helm.sh/v3:Release", "kps", {"chart": "kube-prometheus-stack", "namespace": "monitoring"})
+    assert "Namespace monitoring" in messages(run(DENY, [release]))
+    config = {DENY: {"exemptNamespaces": ["monitoring"]}}
+    assert run(DENY, [release, workload(namespace="monitoring")], config) == []
 
 
 def test_default_deny_unknown_skips():
@@ -79,8 +83,10 @@ def test_pod_not_selected_is_reported():
     assert run(SELECTED, [namespace(), allow(ns="other"), workload()])
 
 
-def test_pods_outside_app_namespaces_are_not_checked():
-    assert run(SELECTED, [namespace("monitoring"), workload(namespace="monitoring")]) == []
+def test_pods_in_every_namespace_are_checked_unless_the_namespace_is_named():
+    assert run(SELECTED, [namespace("monitoring"), workload(namespace="monitoring")])
+    config = {SELECTED: {"exemptNamespaces": ["monitoring"]}}
+    assert run(SELECTED, [namespace("monitoring"), workload(namespace="monitoring")], config) == []
 
 
 def test_pods_selected_unknowns_skip():

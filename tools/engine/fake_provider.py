@@ -11,6 +11,8 @@ The real providers cannot be built offline, so `python -m tools.engine build` in
   Secret values are stored there only as hashes.
 - `kubernetes:yaml/v2:ConfigFile` is a remote component: Construct registers the component alone
   and never fetches its file (no downloads here). Its objects are not modelled.
+- `kubernetes:yaml/v2:ConfigGroup` registers its inline objects (`objs`, `yaml`) as children, as
+  the real provider does at preview, named `<group>:<namespace>/<name>` (its default prefix).
 """
 
 from __future__ import annotations
@@ -161,11 +163,30 @@ class FakeCloud:
         self._update(lambda records: records.pop(urn, None))
 
 
+def _config_group_objects(inputs: dict) -> list[dict]:
+    """The inline objects of a yaml/v2 ConfigGroup: `objs` and the documents of `yaml`."""
+    import yaml
+
+    found = [o for o in (inputs.get("objs") or []) if isinstance(o, dict)]
+    texts = inputs.get("yaml")
+    for text in [texts] if isinstance(texts, str) else (texts if isinstance(texts, list) else []):
+        if isinstance(text, str):
+            found += [doc for doc in yaml.safe_load_all(text) if isinstance(doc, dict)]
+    return [o for o in found if o.get("kind") and o.get("apiVersion")]
+
+
 class RemoteComponents(Provider):
     """Construct for remote components: the component itself, with no children."""
 
     def construct(self, name, resource_type, inputs, options=None) -> ConstructResult:
         component = pulumi.ComponentResource(resource_type, name, None, options)
+        if resource_type == "kubernetes:yaml/v2:ConfigGroup":
+            for obj in _config_group_objects(inputs):
+                api, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+                metadata = obj.get("metadata") or {}
+                child = f"{metadata.get('namespace')}/{metadata.get('name')}" if metadata.get("namespace") else str(metadata.get("name"))
+                token = f"kubernetes:{api if '/' in api else 'core/' + api}:{kind}"
+                pulumi.CustomResource(token, f"{name}:{child}", obj, pulumi.ResourceOptions(parent=component))
         component.register_outputs({})
         return ConstructResult(urn=component.urn, state={"resources": []})
 
