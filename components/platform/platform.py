@@ -20,7 +20,7 @@ from components.platform.cert_manager import CertManager, CertManagerArgs
 from components.platform.cnpg import NAMESPACE as CNPG_NAMESPACE
 from components.platform.cnpg import OPERATOR_POD_LABELS, PLUGIN_POD_LABELS, CloudNativePg, CloudNativePgArgs
 from components.platform.config import PlatformConfig
-from components.platform.edge_gateway_api import GatewayApiEdge, GatewayApiEdgeArgs
+from components.platform.edge_gateway_api import GATEWAY_NAME, GatewayApiEdge, GatewayApiEdgeArgs
 from components.platform.edge_ingress_nginx import IngressNginxEdge, IngressNginxEdgeArgs
 from components.platform.interface import PlatformInterface, PostgresOperator
 from components.platform.monitoring import DASHBOARD_LABEL, PROMETHEUS_POD_LABELS, Monitoring, MonitoringArgs
@@ -172,6 +172,7 @@ class Platform(pulumi.ComponentResource):
         if cfg.review_environments is not None:
             ReviewDeployerAccess(f"{name}-review-access", ReviewDeployerAccessArgs(
                 namespace=namespaces[DEPLOYER_NAMESPACE], provider=cluster.provider, host_stack=pulumi.get_stack(),
+                domain=cfg.domain, gateway_namespace=edge_ns, gateway_name=GATEWAY_NAME,
             ), opts=child)
 
         if AUTOSCALING_NAMESPACE in namespaces:

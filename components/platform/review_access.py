@@ -3,10 +3,8 @@ that hosts them (staging): a ServiceAccount that can manage namespaces `tradesen
 what the app puts in them, and nothing else.
 
 RBAC cannot limit `create namespaces` (or a cluster-wide RoleBinding) to a name, so the limit is a
-ValidatingAdmissionPolicy (GA since Kubernetes 1.30) on every write this ServiceAccount makes: the
-namespace must be `tradesense-pr-<N>`, a review namespace keeps Pod Security `restricted` and its
-review label, Services stay ClusterIP, RoleBindings grant only the app role to the deployer, and
-ServiceMonitors scrape only their own namespace without file-based credentials. RBAC gives it,
+set of ValidatingAdmissionPolicies (GA since Kubernetes 1.30) on every write this ServiceAccount
+makes, an allowlist of kinds and fields (components/platform/review_admission.py). RBAC gives it,
 cluster-wide, only namespaces, RoleBindings and `bind` on one ClusterRole; each review stack binds
 that ClusterRole (the app's kinds) in its own namespace (components/review.py). Outside review
 namespaces it can list namespaces and RoleBindings, and read nothing else.
@@ -15,14 +13,13 @@ namespaces it can list namespaces and RoleBindings, and read nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.platform.namespaces import RESTRICTED
-from components.platform.review_edge import REVIEW_NAMESPACE_PREFIX, review_namespace_labels
-from components.secure_defaults import psa_labels, recommended_labels
+from components.platform.review_admission import APP_KINDS, AdmissionPolicy, review_admission_policies
+from components.secure_defaults import recommended_labels
 
 DEPLOYER_NAMESPACE = "tradesense-review-ci"
 DEPLOYER_SERVICE_ACCOUNT = "review-deployer"
@@ -35,19 +32,6 @@ DEPLOYER_SUBJECT = {"kind": "ServiceAccount", "name": DEPLOYER_SERVICE_ACCOUNT, 
 
 WRITE = ["create", "update", "patch", "delete"]
 READ = ["get", "list", "watch"]
-# (API group, resources) of every kind a review app creates; tests/platform/test_review_access.py
-# checks that it covers the review plan.
-APP_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("", ("configmaps", "secrets", "services", "serviceaccounts")),
-    ("apps", ("deployments", "statefulsets")),
-    ("batch", ("jobs", "cronjobs")),
-    ("autoscaling", ("horizontalpodautoscalers",)),
-    ("policy", ("poddisruptionbudgets",)),
-    ("networking.k8s.io", ("networkpolicies",)),
-    ("gateway.networking.k8s.io", ("httproutes",)),
-    ("monitoring.coreos.com", ("servicemonitors", "prometheusrules")),
-    ("postgresql.cnpg.io", ("clusters", "scheduledbackups")),
-)
 # What Pulumi's await logic reads while it waits for those objects to become ready.
 AWAIT_READS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("", ("pods", "pods/log", "events", "endpoints", "persistentvolumeclaims")),
@@ -80,50 +64,6 @@ def bind_app_role(name: str, namespace: k8s.core.v1.Namespace, namespace_name: s
     )
 
 
-NAME_PATTERN = f"^{REVIEW_NAMESPACE_PREFIX}[0-9]+$"  # as Alertmanager's chat-only route matches them
-
-
-def _on_write(resource: str, condition: str) -> str:
-    """`condition` on every create or update of `resource` (the object exists; deletes pass)."""
-    return f"request.resource.resource != '{resource}' || request.operation == 'DELETE' || ({condition})"
-
-
-def _has_labels(labels: Mapping[str, str]) -> str:
-    return " && ".join(["has(object.metadata.labels)"] + [
-        f"'{k}' in object.metadata.labels && object.metadata.labels['{k}'] == '{v}'" for k, v in labels.items()])
-
-
-def scope_validations(host_stack: str) -> list[dict]:
-    """The admission policy's checks of every write the deployer makes (CEL, as the API server
-    evaluates them: for a Namespace, request.namespace is its own name; for other cluster-scoped
-    objects it is absent)."""
-    namespace_name = "(request.operation == 'DELETE' ? oldObject : object).metadata.name"
-    file_reads = ("has(e.bearerTokenFile) || (has(e.authorization) && has(e.authorization.credentialsFile))"
-                  " || (has(e.tlsConfig) && (has(e.tlsConfig.caFile) || has(e.tlsConfig.certFile) || has(e.tlsConfig.keyFile)))")
-    subject = " && ".join(f"has(s.{k}) && s.{k} == '{v}'" for k, v in DEPLOYER_SUBJECT.items())
-    return [
-        {"expression": f"request.resource.resource == 'namespaces' ? {namespace_name}.matches('{NAME_PATTERN}')"
-                       f" : has(request.namespace) && request.namespace.matches('{NAME_PATTERN}')",
-         "message": f"the review deployer may change only namespaces {REVIEW_NAMESPACE_PREFIX}<N> and what is in them"},
-        # Without these labels a namespace could run privileged pods (and escape to the node).
-        {"expression": _on_write("namespaces", _has_labels({**psa_labels(RESTRICTED), **review_namespace_labels(host_stack)})),
-         "message": "a review namespace must keep Pod Security 'restricted' and its review label"},
-        # The Gateway is the only way in: no LoadBalancer, NodePort, ExternalName or externalIPs.
-        {"expression": _on_write("services", "(!has(object.spec.type) || object.spec.type == 'ClusterIP') && !has(object.spec.externalIPs)"),
-         "message": "a review Service must be a plain ClusterIP Service"},
-        {"expression": _on_write("rolebindings", f"object.roleRef.kind == 'ClusterRole' && object.roleRef.name == '{APP_CLUSTER_ROLE}'"
-                                                 f" && has(object.subjects) && object.subjects.all(s, {subject})"),
-         "message": f"a review RoleBinding may only grant {APP_CLUSTER_ROLE} to the review deployer"},
-        # Prometheus runs with cluster-wide reads: a review ServiceMonitor scrapes its own
-        # namespace only and makes Prometheus send none of its own files (its token).
-        {"expression": _on_write("servicemonitors",
-                                 "(!has(object.spec.namespaceSelector) || (!(has(object.spec.namespaceSelector.any) && object.spec.namespaceSelector.any)"
-                                 " && has(object.spec.namespaceSelector.matchNames) && object.spec.namespaceSelector.matchNames.all(n, n == request.namespace)))"
-                                 f" && (!has(object.spec.endpoints) || object.spec.endpoints.all(e, !({file_reads})))"),
-         "message": "a review ServiceMonitor may scrape only its own namespace, without file-based credentials"},
-    ]
-
-
 def _rules(groups, verbs) -> list[dict]:
     return [{"apiGroups": [group], "resources": list(resources), "verbs": list(verbs)} for group, resources in groups]
 
@@ -134,6 +74,11 @@ class ReviewDeployerAccessArgs:
     provider: k8s.Provider
     # This stack's name: the review label value its review namespaces must carry.
     host_stack: str
+    # This stack's domain: review hostnames are pr-<N>.<domain> (and www-, api-).
+    domain: str
+    # The shared Gateway review routes attach to.
+    gateway_namespace: str
+    gateway_name: str
 
 
 class ReviewDeployerAccess(pulumi.ComponentResource):
@@ -178,31 +123,41 @@ class ReviewDeployerAccess(pulumi.ComponentResource):
             ],
             opts=cluster_wide,
         )
-        policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
-            f"{name}-scope-policy",
-            metadata={"name": DEPLOYER_CLUSTER_ROLE, "labels": labels},
-            spec={
-                "failurePolicy": "Fail",
-                "matchConstraints": {"resourceRules": [{
-                    "apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*/*"],  # every resource and subresource
-                    "operations": ["CREATE", "UPDATE", "DELETE"],
-                }]},
-                "matchConditions": [{"name": "review-deployer", "expression": f"request.userInfo.username == '{DEPLOYER_USERNAME}'"}],
-                "validations": scope_validations(args.host_stack),
-            },
-            opts=cluster_wide,
-        )
-        scope = k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
-            f"{name}-scope-binding",
-            metadata={"name": DEPLOYER_CLUSTER_ROLE, "labels": labels},
-            spec={"policyName": DEPLOYER_CLUSTER_ROLE, "validationActions": ["Deny"]},
-            opts=pulumi.ResourceOptions.merge(cluster_wide, pulumi.ResourceOptions(depends_on=[policy])),
-        )
+        policies = review_admission_policies(DEPLOYER_CLUSTER_ROLE, args.host_stack, args.domain, args.gateway_namespace,
+                                             args.gateway_name, DEPLOYER_SUBJECT, APP_CLUSTER_ROLE)
+        scopes = [self._bind_policy(name, policy, labels, cluster_wide) for policy in policies]
         # Its cluster-wide rights start only once the admission policy that scopes them is bound.
         k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-deployer-binding",
             metadata={"name": DEPLOYER_CLUSTER_ROLE, "labels": labels},
             **bind_deployer(DEPLOYER_CLUSTER_ROLE),
-            opts=pulumi.ResourceOptions.merge(cluster_wide, pulumi.ResourceOptions(depends_on=[deployer_role, scope])),
+            opts=pulumi.ResourceOptions.merge(cluster_wide, pulumi.ResourceOptions(depends_on=[deployer_role, *scopes])),
         )
         self.register_outputs({"serviceAccount": DEPLOYER_USERNAME})
+
+    def _bind_policy(self, name: str, policy: AdmissionPolicy, labels: dict, opts: pulumi.ResourceOptions):
+        """The ValidatingAdmissionPolicy and its Deny binding, for the deployer's requests only."""
+        role = policy.name.removeprefix(DEPLOYER_CLUSTER_ROLE) or "-scope"
+        vap = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            f"{name}{role}-policy",
+            metadata={"name": policy.name, "labels": labels},
+            spec={
+                "failurePolicy": "Fail",
+                # Named resources (not `*`) for the per-kind policies, so the API server
+                # type-checks their CEL against the kind's schema (status.typeChecking).
+                "matchConstraints": {"resourceRules": [
+                    {"apiGroups": [group], "apiVersions": ["*"],
+                     "resources": ["*/*"] if resources == ("*",) else list(resources),
+                     "operations": list(policy.operations)}
+                    for group, resources in policy.resources]},
+                "matchConditions": [{"name": "review-deployer", "expression": f"request.userInfo.username == '{DEPLOYER_USERNAME}'"}],
+                "validations": [dict(v) for v in policy.validations],
+            },
+            opts=opts,
+        )
+        return k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            f"{name}{role}-binding",
+            metadata={"name": policy.name, "labels": labels},
+            spec={"policyName": policy.name, "validationActions": ["Deny"]},
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[vap])),
+        )

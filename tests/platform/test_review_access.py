@@ -100,20 +100,31 @@ def test_the_deployer_reads_and_writes_no_workload_or_secret_in_stagings_namespa
     assert not allows(cluster_rules, "rbac.authorization.k8s.io", "clusterroles", "escalate")
 
 
+def kubernetes_cel_functions() -> dict:
+    """The Kubernetes CEL library functions the policies call that cel-python lacks (strings ext)."""
+    from celpy import celtypes
+
+    return {"substring": lambda s, start, end=None: celtypes.StringType(s[start:end])}
+
+
 def admission(staging):
-    """A function (user, operation, resource, namespace, name, object fields) -> admitted?, from
-    staging's ValidatingAdmissionPolicy: matchConstraints, matchConditions, then the validations.
-    The request is shaped as the API server builds it: a Namespace's request.namespace is its own
-    name; other cluster-scoped objects have none (a CEL error then, which failurePolicy Fail denies)."""
-    (policy,) = [p for p in objects(staging, "ValidatingAdmissionPolicy") if p["metadata"]["name"] == "tradesense-review-deployer"]
-    (binding,) = [b for b in objects(staging, "ValidatingAdmissionPolicyBinding")
-                  if b["spec"]["policyName"] == policy["metadata"]["name"]]
-    assert binding["spec"]["validationActions"] == ["Deny"] and policy["spec"]["failurePolicy"] == "Fail"
+    """A function (user, operation, "group/resource", namespace, name, object fields) -> admitted?,
+    from every ValidatingAdmissionPolicy of staging that is bound with Deny: matchConstraints,
+    matchConditions, then the validations. The request is shaped as the API server builds it: a
+    Namespace's request.namespace is its own name; other cluster-scoped objects have none (a CEL
+    error then, which failurePolicy Fail denies)."""
+    bindings = {b["spec"]["policyName"]: b for b in objects(staging, "ValidatingAdmissionPolicyBinding")}
+    policies = [p for p in objects(staging, "ValidatingAdmissionPolicy") if p["metadata"]["name"].startswith("tradesense-review-deployer")]
+    assert len(policies) > 5
     env = celpy.Environment()
-    compile_ = lambda expression: env.program(env.compile(expression))  # noqa: E731
-    conditions = [compile_(c["expression"]) for c in policy["spec"]["matchConditions"]]
-    validations = [compile_(v["expression"]) for v in policy["spec"]["validations"]]
-    (constraint,) = policy["spec"]["matchConstraints"]["resourceRules"]
+    compile_ = lambda expression: env.program(env.compile(expression), functions=kubernetes_cel_functions())  # noqa: E731
+    compiled = []
+    for policy in policies:
+        assert bindings[policy["metadata"]["name"]]["spec"]["validationActions"] == ["Deny"]
+        assert policy["spec"]["failurePolicy"] == "Fail"
+        compiled.append((policy["spec"]["matchConstraints"]["resourceRules"],
+                         [compile_(c["expression"]) for c in policy["spec"]["matchConditions"]],
+                         [compile_(v["expression"]) for v in policy["spec"]["validations"]]))
 
     def passes(program, activation) -> bool:
         try:
@@ -121,11 +132,15 @@ def admission(staging):
         except celpy.CELEvalError:
             return False  # failurePolicy: Fail
 
+    def matches(rules, operation: str, group: str, resource: str) -> bool:
+        return any(operation in r["operations"] and {"*", group} & set(r["apiGroups"])
+                   and {"*/*", "*", resource} & set(r["resources"]) for r in rules)
+
     def admitted(user: str, operation: str, resource: str, namespace: str, name: str, **fields) -> bool:
-        if operation not in constraint["operations"] or not {"*/*", resource} & set(constraint["resources"]):
-            return True
+        group, _, resource = resource.rpartition("/")
         obj = {"metadata": {"name": name, **({"namespace": namespace} if namespace else {})}, **fields}
-        request = {"userInfo": {"username": user}, "operation": operation, "resource": {"resource": resource}, "name": name}
+        request = {"userInfo": {"username": user}, "operation": operation, "name": name, "subResource": "",
+                   "resource": {"group": group, "version": "v1", "resource": resource}}
         if resource == "namespaces":
             request["namespace"] = name
         elif namespace:
@@ -135,9 +150,14 @@ def admission(staging):
             "object": None if operation == "DELETE" else obj,
             "oldObject": obj if operation != "CREATE" else None,
         }.items()}
-        if not all(passes(c, activation) for c in conditions):
-            return True  # the policy does not apply to this user
-        return all(passes(v, activation) for v in validations)
+        for rules, conditions, validations in compiled:
+            if not matches(rules, operation, group, resource):
+                continue
+            if not all(passes(c, activation) for c in conditions):
+                continue  # the policy does not apply to this user
+            if not all(passes(v, activation) for v in validations):
+                return False
+        return True
 
     return admitted
 
@@ -157,30 +177,30 @@ MONITOR = {"spec": {"namespaceSelector": {"matchNames": ["tradesense-pr-7"]}, "e
 @pytest.mark.parametrize("user,operation,resource,namespace,name,fields,expected", [
     (DEPLOYER, "CREATE", "configmaps", "tradesense-pr-7", "app", {}, True),
     (DEPLOYER, "DELETE", "secrets", "tradesense-pr-7", "app", {}, True),
-    (DEPLOYER, "CREATE", "rolebindings", "tradesense-pr-7", "review-deployer", APP_BINDING, True),
+    (DEPLOYER, "CREATE", "rbac.authorization.k8s.io/rolebindings", "tradesense-pr-7", "review-deployer", APP_BINDING, True),
     (DEPLOYER, "CREATE", "namespaces", "", "tradesense-pr-7", {"metadata": GOOD_NAMESPACE["metadata"]}, True),
     (DEPLOYER, "DELETE", "namespaces", "", "tradesense-pr-7", {}, True),
     (DEPLOYER, "CREATE", "services", "tradesense-pr-7", "backend", {"spec": {"type": "ClusterIP"}}, True),
-    (DEPLOYER, "CREATE", "servicemonitors", "tradesense-pr-7", "backend", MONITOR, True),
+    (DEPLOYER, "CREATE", "monitoring.coreos.com/servicemonitors", "tradesense-pr-7", "backend", MONITOR, True),
     # Its cluster-wide RBAC would allow these; the admission policy stops them.
-    (DEPLOYER, "CREATE", "rolebindings", "tradesense", "mine", APP_BINDING, False),
+    (DEPLOYER, "CREATE", "rbac.authorization.k8s.io/rolebindings", "tradesense", "mine", APP_BINDING, False),
     (DEPLOYER, "UPDATE", "configmaps", "monitoring", "grafana", {}, False),
     (DEPLOYER, "CREATE", "namespaces", "", "tradesense-evil", {"metadata": {**GOOD_NAMESPACE["metadata"], "name": "tradesense-evil"}}, False),
     (DEPLOYER, "CREATE", "namespaces", "", "tradesense-pr-x", {"metadata": {**GOOD_NAMESPACE["metadata"], "name": "tradesense-pr-x"}}, False),
     (DEPLOYER, "UPDATE", "namespaces", "", "tradesense", {"metadata": {"name": "tradesense", "labels": REVIEW_LABELS}}, False),
     (DEPLOYER, "DELETE", "namespaces", "", "tradesense", {}, False),
-    (DEPLOYER, "CREATE", "clusterrolebindings", "", "mine", {}, False),
+    (DEPLOYER, "CREATE", "rbac.authorization.k8s.io/clusterrolebindings", "", "mine", {}, False),
     # Inside a review namespace: no way out of Pod Security, past the Gateway, or to more rights.
     (DEPLOYER, "UPDATE", "namespaces", "", "tradesense-pr-7",
      {"metadata": {"name": "tradesense-pr-7", "labels": {**REVIEW_LABELS, "pod-security.kubernetes.io/enforce": "privileged"}}}, False),
     (DEPLOYER, "CREATE", "namespaces", "", "tradesense-pr-7", {"metadata": {"name": "tradesense-pr-7"}}, False),
     (DEPLOYER, "CREATE", "services", "tradesense-pr-7", "lb", {"spec": {"type": "LoadBalancer"}}, False),
     (DEPLOYER, "CREATE", "services", "tradesense-pr-7", "ext", {"spec": {"type": "ClusterIP", "externalIPs": ["10.0.0.1"]}}, False),
-    (DEPLOYER, "CREATE", "rolebindings", "tradesense-pr-7", "all", {**APP_BINDING, "subjects": [{"kind": "Group", "name": "system:authenticated"}]}, False),
-    (DEPLOYER, "CREATE", "rolebindings", "tradesense-pr-7", "admin", {**APP_BINDING, "roleRef": {"kind": "ClusterRole", "name": "admin"}}, False),
-    (DEPLOYER, "CREATE", "servicemonitors", "tradesense-pr-7", "spy", {"spec": {"namespaceSelector": {"any": True}}}, False),
-    (DEPLOYER, "CREATE", "servicemonitors", "tradesense-pr-7", "spy", {"spec": {"namespaceSelector": {"matchNames": ["tradesense"]}}}, False),
-    (DEPLOYER, "CREATE", "servicemonitors", "tradesense-pr-7", "token",
+    (DEPLOYER, "CREATE", "rbac.authorization.k8s.io/rolebindings", "tradesense-pr-7", "all", {**APP_BINDING, "subjects": [{"kind": "Group", "name": "system:authenticated"}]}, False),
+    (DEPLOYER, "CREATE", "rbac.authorization.k8s.io/rolebindings", "tradesense-pr-7", "admin", {**APP_BINDING, "roleRef": {"kind": "ClusterRole", "name": "admin"}}, False),
+    (DEPLOYER, "CREATE", "monitoring.coreos.com/servicemonitors", "tradesense-pr-7", "spy", {"spec": {"namespaceSelector": {"any": True}}}, False),
+    (DEPLOYER, "CREATE", "monitoring.coreos.com/servicemonitors", "tradesense-pr-7", "spy", {"spec": {"namespaceSelector": {"matchNames": ["tradesense"]}}}, False),
+    (DEPLOYER, "CREATE", "monitoring.coreos.com/servicemonitors", "tradesense-pr-7", "token",
      {"spec": {**MONITOR["spec"], "endpoints": [{"port": "http", "bearerTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token"}]}}, False),
     # Everyone else is not this policy's business.
     ("system:serviceaccount:kube-system:replicaset-controller", "CREATE", "pods", "tradesense", "backend", {}, True),
@@ -193,10 +213,17 @@ def test_the_admission_policy_keeps_every_write_inside_review_namespaces(staging
 
 def test_what_a_review_plan_creates_passes_the_admission_policy(staging, review):
     admitted = admission(staging)
+    checked = set()
     for obj in map(manifest, review.kubernetes_objects()):
         namespace = obj["metadata"].get("namespace", "")
         fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
-        assert admitted(DEPLOYER, "CREATE", plural(obj["kind"]), namespace, obj["metadata"]["name"], **fields), obj["metadata"]
+        resource = f"{group_of(obj['apiVersion'])}/{plural(obj['kind'])}"
+        for operation in ("CREATE", "UPDATE", "DELETE"):
+            assert admitted(DEPLOYER, operation, resource, namespace, obj["metadata"]["name"], **fields), (operation, obj["metadata"])
+        checked.add(obj["kind"])
+    # An object of each kind the review plan creates was checked (so this cannot pass empty).
+    assert {"Namespace", "RoleBinding", "Service", "ServiceMonitor", "PrometheusRule", "HTTPRoute", "Cluster",
+            "Deployment", "StatefulSet", "Secret", "HorizontalPodAutoscaler"} <= checked
 
 
 def test_the_deployer_gets_its_rights_only_after_the_policy_that_scopes_them(staging):
