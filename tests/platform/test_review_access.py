@@ -4,10 +4,10 @@ review plan creates. The policy's CEL is evaluated with cel-python."""
 
 from __future__ import annotations
 
-import celpy
 import pytest
 
 from tests.app.k8s import manifest
+from tests.platform.admission_eval import admission
 from tools.plan import build_plan
 from tools.review_stack import materialise, stack_name
 
@@ -98,68 +98,6 @@ def test_the_deployer_reads_and_writes_no_workload_or_secret_in_stagings_namespa
     assert not allows(cluster_rules, "rbac.authorization.k8s.io", "clusterroles", "bind", "cluster-admin")
     assert not allows(cluster_rules, "rbac.authorization.k8s.io", "clusterrolebindings", "create")
     assert not allows(cluster_rules, "rbac.authorization.k8s.io", "clusterroles", "escalate")
-
-
-def kubernetes_cel_functions() -> dict:
-    """The Kubernetes CEL library functions the policies call that cel-python lacks (strings ext)."""
-    from celpy import celtypes
-
-    return {"substring": lambda s, start, end=None: celtypes.StringType(s[start:end])}
-
-
-def admission(staging):
-    """A function (user, operation, "group/resource", namespace, name, object fields) -> admitted?,
-    from every ValidatingAdmissionPolicy of staging that is bound with Deny: matchConstraints,
-    matchConditions, then the validations. The request is shaped as the API server builds it: a
-    Namespace's request.namespace is its own name; other cluster-scoped objects have none (a CEL
-    error then, which failurePolicy Fail denies)."""
-    bindings = {b["spec"]["policyName"]: b for b in objects(staging, "ValidatingAdmissionPolicyBinding")}
-    policies = [p for p in objects(staging, "ValidatingAdmissionPolicy") if p["metadata"]["name"].startswith("tradesense-review-deployer")]
-    assert len(policies) > 5
-    env = celpy.Environment()
-    compile_ = lambda expression: env.program(env.compile(expression), functions=kubernetes_cel_functions())  # noqa: E731
-    compiled = []
-    for policy in policies:
-        assert bindings[policy["metadata"]["name"]]["spec"]["validationActions"] == ["Deny"]
-        assert policy["spec"]["failurePolicy"] == "Fail"
-        compiled.append((policy["spec"]["matchConstraints"]["resourceRules"],
-                         [compile_(c["expression"]) for c in policy["spec"]["matchConditions"]],
-                         [compile_(v["expression"]) for v in policy["spec"]["validations"]]))
-
-    def passes(program, activation) -> bool:
-        try:
-            return bool(program.evaluate(activation))
-        except celpy.CELEvalError:
-            return False  # failurePolicy: Fail
-
-    def matches(rules, operation: str, group: str, resource: str) -> bool:
-        return any(operation in r["operations"] and {"*", group} & set(r["apiGroups"])
-                   and {"*/*", "*", resource} & set(r["resources"]) for r in rules)
-
-    def admitted(user: str, operation: str, resource: str, namespace: str, name: str, **fields) -> bool:
-        group, _, resource = resource.rpartition("/")
-        obj = {"metadata": {"name": name, **({"namespace": namespace} if namespace else {})}, **fields}
-        request = {"userInfo": {"username": user}, "operation": operation, "name": name, "subResource": "",
-                   "resource": {"group": group, "version": "v1", "resource": resource}}
-        if resource == "namespaces":
-            request["namespace"] = name
-        elif namespace:
-            request["namespace"] = namespace
-        activation = {k: celpy.json_to_cel(v) for k, v in {
-            "request": request,
-            "object": None if operation == "DELETE" else obj,
-            "oldObject": obj if operation != "CREATE" else None,
-        }.items()}
-        for rules, conditions, validations in compiled:
-            if not matches(rules, operation, group, resource):
-                continue
-            if not all(passes(c, activation) for c in conditions):
-                continue  # the policy does not apply to this user
-            if not all(passes(v, activation) for v in validations):
-                return False
-        return True
-
-    return admitted
 
 
 REVIEW_LABELS = {
