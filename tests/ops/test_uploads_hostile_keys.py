@@ -135,3 +135,25 @@ def test_keys_with_newlines_survive_the_scripts_parsing(workspace, env):
             f' do printf "%s\\0" "$k"; done < <(manifest_fields {manifest})')
     out = subprocess.run(["bash", "-c", loop], capture_output=True, env=env, check=True).stdout
     assert out.decode().split("\0")[:-1] == keys
+
+
+def test_the_drill_restores_a_sample_and_catches_a_corrupted_object(workspace, env, s3, bucket, uploads):
+    import json
+
+    client = s3.client()
+    run_env = {**env, "UPLOADS_BUCKET": uploads, "BACKUP_BUCKET": bucket, "WORK_DIR": str(workspace.root)}
+    assert workspace.run([script("uploads-backup.sh")], run_env).returncode == 0
+    drill_env = {**env, "BACKUP_BUCKET": bucket, "WORK_DIR": str(workspace.root), "DRILL_UPLOADS_SAMPLE": str(len(HOSTILE))}
+    good = workspace.run([script("uploads-drill.sh")], drill_env)
+    assert good.returncode == 0, good.stderr
+    assert f"{len(HOSTILE)} of {len(HOSTILE)} objects" in good.stderr and "sha256 as recorded" in good.stderr
+
+    # The newest version of one backed-up object no longer matches what was uploaded.
+    manifest_key = client.get_object(Bucket=bucket, Key="uploads/manifests/LATEST")["Body"].read().decode().strip()
+    manifest = json.loads(client.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
+    entry = next(e for e in manifest if e["Key"] == "/leading/slash")
+    entry["VersionId"] = client.put_object(Bucket=bucket, Key=entry["Blob"], Body=b"bit rot")["VersionId"]
+    body = json.dumps(manifest).encode()
+    client.put_object(Bucket=bucket, Key=manifest_key, Body=body, Metadata={"sha256": hashlib.sha256(body).hexdigest()})
+    bad = workspace.run([script("uploads-drill.sh")], drill_env)
+    assert bad.returncode != 0 and "is corrupt: sha256" in bad.stderr
