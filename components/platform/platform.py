@@ -173,6 +173,7 @@ class Platform(pulumi.ComponentResource):
             ReviewDeployerAccess(f"{name}-review-access", ReviewDeployerAccessArgs(
                 namespace=namespaces[DEPLOYER_NAMESPACE], provider=cluster.provider, host_stack=pulumi.get_stack(),
                 domain=cfg.domain, gateway_namespace=edge_ns, gateway_name=GATEWAY_NAME,
+                max_environments=cfg.review_environments.max_environments,
             ), opts=child)
 
         if AUTOSCALING_NAMESPACE in namespaces:

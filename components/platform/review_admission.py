@@ -22,6 +22,9 @@ from typing import Mapping
 
 from components.platform.namespaces import RESTRICTED
 from components.platform.review_edge import REVIEW_LISTENER, REVIEW_NAMESPACE_PREFIX, review_namespace_labels
+from components.platform.review_slots import (
+    APP_CLUSTER_ROLE, CI_NAMESPACE, LIMITS_NAME, PR_SERVICE_ACCOUNT_PREFIX, QUOTA_HARD, QUOTA_NAME, TOKEN_SECONDS,
+)
 from components.secure_defaults import psa_labels
 
 NAME_PATTERN = f"^{REVIEW_NAMESPACE_PREFIX}[0-9]+$"  # as Alertmanager's chat-only route matches them
@@ -42,8 +45,13 @@ APP_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("monitoring.coreos.com", ("servicemonitors", "prometheusrules")),
     ("postgresql.cnpg.io", ("clusters", "scheduledbackups")),
 )
-# What the deployer writes besides the app: its namespace and the RoleBinding in it.
-REVIEW_KINDS = APP_KINDS + (("", ("namespaces",)), ("rbac.authorization.k8s.io", ("rolebindings",)))
+# What the admin writes (components/platform/review_slots.py); "serviceaccounts/token" is the TokenRequest.
+ADMIN_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("", ("namespaces", "resourcequotas", "limitranges", "serviceaccounts", "serviceaccounts/token")),
+    ("rbac.authorization.k8s.io", ("rolebindings",)),
+)
+PR_USER_PREFIX = f"system:serviceaccount:{CI_NAMESPACE}:{PR_SERVICE_ACCOUNT_PREFIX}"
+ADMIN_USER = f"system:serviceaccount:{CI_NAMESPACE}:review-admin"
 
 # Fields of the installed CRDs a review object may not set (everything but what the app uses).
 # Schema sources: kube-prometheus-stack 88.5.3 charts/crds, cloudnative-pg 0.29.0 templates/crds,
@@ -86,6 +94,8 @@ HTTPROUTE_FILTERS = ("RequestHeaderModifier", "ResponseHeaderModifier")
 @dataclass(frozen=True)
 class AdmissionPolicy:
     name: str
+    # Whose requests it judges (a matchCondition on request.userInfo.username).
+    user_condition: str
     # (API group, resources) it matches; ("*", ("*",)) for the catch-all.
     resources: tuple[tuple[str, tuple[str, ...]], ...]
     operations: tuple[str, ...]
@@ -105,16 +115,40 @@ def _list(values) -> str:
     return "[" + ", ".join(f"'{v}'" for v in values) + "]"
 
 
-def _kinds_policy(name: str) -> AdmissionPolicy:
-    kinds = _list(f"{group}/{resource}" for group, resources in REVIEW_KINDS for resource in resources)
-    namespace_name = "(request.operation == 'DELETE' ? oldObject : object).metadata.name"
-    return AdmissionPolicy(name, (("*", ("*",)),), ("CREATE", "UPDATE", "DELETE"), (
-        {"expression": f"request.resource.group + '/' + request.resource.resource in {kinds}"
+def _kinds(kinds) -> str:
+    return _list(f"{group}/{resource}" for group, resources in kinds for resource in resources)
+
+
+# A PR's identity `...:review-pr-<N>` -> its namespace `tradesense-pr-<N>`.
+OWN_NAMESPACE = f"'{REVIEW_NAMESPACE_PREFIX}' + request.userInfo.username.substring({len(PR_USER_PREFIX)})"
+PR_USER = f"request.userInfo.username.startsWith('{PR_USER_PREFIX}')"
+
+
+def _deployer_kinds_policy(name: str) -> AdmissionPolicy:
+    return AdmissionPolicy(name, PR_USER, (("*", ("*",)),), ("CREATE", "UPDATE", "DELETE"), (
+        {"expression": f"request.resource.group + '/' + request.resource.resource in {_kinds(APP_KINDS)}"
                        " && (!has(request.subResource) || request.subResource == '')",
-         "message": "the review deployer may write only the kinds a review app is made of (components/platform/review_admission.py)"},
+         "message": "a review environment may write only the kinds a review app is made of (components/platform/review_admission.py)"},
+        {"expression": f"has(request.namespace) && request.namespace == {OWN_NAMESPACE}",
+         "message": f"a review environment's identity may change only its own namespace {REVIEW_NAMESPACE_PREFIX}<N>"},
+    ))
+
+
+def _admin_kinds_policy(name: str) -> AdmissionPolicy:
+    namespace_name = "(request.operation == 'DELETE' ? oldObject : object).metadata.name"
+    resource = "(request.resource.group + '/' + request.resource.resource + (has(request.subResource) && request.subResource != '' ? '/' + request.subResource : ''))"
+    in_ci = f"has(request.namespace) && request.namespace == '{CI_NAMESPACE}' && request.name.startsWith('{PR_SERVICE_ACCOUNT_PREFIX}')"
+    return AdmissionPolicy(name, f"request.userInfo.username == '{ADMIN_USER}'", (("*", ("*",)),), ("CREATE", "UPDATE", "DELETE"), (
+        {"expression": f"{resource} in {_kinds(ADMIN_KINDS)}",
+         "message": "the review admin may write only review namespaces, their quota, limits and RoleBinding, and PR ServiceAccounts and tokens"},
         {"expression": f"request.resource.resource == 'namespaces' ? {namespace_name}.matches('{NAME_PATTERN}')"
+                       f" : request.resource.resource == 'serviceaccounts' ? ({in_ci})"
                        f" : has(request.namespace) && request.namespace.matches('{NAME_PATTERN}')",
-         "message": f"the review deployer may change only namespaces {REVIEW_NAMESPACE_PREFIX}<N> and what is in them"},
+         "message": f"the review admin may change only namespaces {REVIEW_NAMESPACE_PREFIX}<N> and ServiceAccounts "
+                    f"{CI_NAMESPACE}/{PR_SERVICE_ACCOUNT_PREFIX}<N>"},
+        # Once made, a review namespace's quota and limits stay as they are until the namespace goes.
+        {"expression": "!(request.resource.resource in ['resourcequotas', 'limitranges']) || request.operation == 'CREATE'",
+         "message": "a review namespace's ResourceQuota and LimitRange are never changed or deleted (delete the namespace)"},
     ))
 
 
@@ -186,39 +220,56 @@ def _httproute(domain: str, gateway_namespace: str, gateway_name: str) -> tuple[
     )
 
 
-def review_admission_policies(prefix: str, host_stack: str, domain: str, gateway_namespace: str, gateway_name: str,
-                              subject: Mapping[str, str], app_role: str) -> tuple[AdmissionPolicy, ...]:
-    """Every admission policy of the review deployer, named `prefix` (the catch-all) and
-    `prefix-<kind>`; `subject` is the deployer, `app_role` the one ClusterRole it may bind."""
-    subject_check = " && ".join(f"has(s.{k}) && s.{k} == '{v}'" for k, v in subject.items())
+def _quota_hard() -> str:
+    return "{" + ", ".join(f"'{k}': '{v}'" for k, v in QUOTA_HARD.items()) + "}"
+
+
+def review_admission_policies(prefix: str, host_stack: str, domain: str, gateway_namespace: str,
+                              gateway_name: str) -> tuple[AdmissionPolicy, ...]:
+    """Every admission policy of the two review identities: `prefix` and `prefix-<kind>` judge each
+    PR's ServiceAccount (review-pr-<N>), `prefix-admin*` the review admin (review_slots.py)."""
     writes = ("CREATE", "UPDATE")
+    own_sa = f"'{PR_SERVICE_ACCOUNT_PREFIX}' + request.namespace.substring({len(REVIEW_NAMESPACE_PREFIX)})"
+    subject_check = (f"s.kind == 'ServiceAccount' && has(s.namespace) && s.namespace == '{CI_NAMESPACE}' && s.name == {own_sa}")
+    admin = f"request.userInfo.username == '{ADMIN_USER}'"
     return (
-        _kinds_policy(prefix),
-        # Without these labels a namespace could run privileged pods (and escape to the node).
-        AdmissionPolicy(f"{prefix}-namespaces", (("", ("namespaces",)),), writes, (
-            {"expression": _has_labels({**psa_labels(RESTRICTED), **review_namespace_labels(host_stack)}),
-             "message": "a review namespace must keep Pod Security 'restricted' and its review label"},)),
+        _deployer_kinds_policy(prefix),
         # The Gateway is the only way in: no LoadBalancer, NodePort, ExternalName or externalIPs.
-        AdmissionPolicy(f"{prefix}-services", (("", ("services",)),), writes, (
+        AdmissionPolicy(f"{prefix}-services", PR_USER, (("", ("services",)),), writes, (
             {"expression": "(!has(object.spec.type) || object.spec.type == 'ClusterIP') && !has(object.spec.externalIPs)",
              "message": "a review Service must be a plain ClusterIP Service"},)),
         # A legacy token Secret would mint a non-expiring credential.
-        AdmissionPolicy(f"{prefix}-secrets", (("", ("secrets",)),), writes, (
+        AdmissionPolicy(f"{prefix}-secrets", PR_USER, (("", ("secrets",)),), writes, (
             {"expression": "!has(object.type) || object.type != 'kubernetes.io/service-account-token'",
              "message": "a review Secret may not be a service-account token"},)),
-        AdmissionPolicy(f"{prefix}-rolebindings", (("rbac.authorization.k8s.io", ("rolebindings",)),), writes, (
-            {"expression": f"object.roleRef.kind == 'ClusterRole' && object.roleRef.name == '{app_role}'"
-                           f" && has(object.subjects) && object.subjects.all(s, {subject_check})",
-             "message": f"a review RoleBinding may only grant {app_role} to the review deployer"},)),
-        AdmissionPolicy(f"{prefix}-workloads", (("apps", ("deployments", "statefulsets")),), writes, (
+        AdmissionPolicy(f"{prefix}-workloads", PR_USER, (("apps", ("deployments", "statefulsets")),), writes, (
             {"expression": f"!has(object.spec.replicas) || object.spec.replicas <= {MAX_REPLICAS}",
              "message": f"a review workload runs at most {MAX_REPLICAS} replicas"},)),
-        AdmissionPolicy(f"{prefix}-autoscalers", (("autoscaling", ("horizontalpodautoscalers",)),), writes, (
+        AdmissionPolicy(f"{prefix}-autoscalers", PR_USER, (("autoscaling", ("horizontalpodautoscalers",)),), writes, (
             {"expression": f"object.spec.maxReplicas <= {MAX_REPLICAS}",
              "message": f"a review autoscaler scales to at most {MAX_REPLICAS} replicas"},)),
-        AdmissionPolicy(f"{prefix}-servicemonitors", (("monitoring.coreos.com", ("servicemonitors",)),), writes, _service_monitor()),
-        AdmissionPolicy(f"{prefix}-prometheusrules", (("monitoring.coreos.com", ("prometheusrules",)),), writes, _prometheus_rule()),
-        AdmissionPolicy(f"{prefix}-postgres", (("postgresql.cnpg.io", ("clusters",)),), writes, _cluster()),
-        AdmissionPolicy(f"{prefix}-httproutes", (("gateway.networking.k8s.io", ("httproutes",)),), writes,
+        AdmissionPolicy(f"{prefix}-servicemonitors", PR_USER, (("monitoring.coreos.com", ("servicemonitors",)),), writes, _service_monitor()),
+        AdmissionPolicy(f"{prefix}-prometheusrules", PR_USER, (("monitoring.coreos.com", ("prometheusrules",)),), writes, _prometheus_rule()),
+        AdmissionPolicy(f"{prefix}-postgres", PR_USER, (("postgresql.cnpg.io", ("clusters",)),), writes, _cluster()),
+        AdmissionPolicy(f"{prefix}-httproutes", PR_USER, (("gateway.networking.k8s.io", ("httproutes",)),), writes,
                         _httproute(domain, gateway_namespace, gateway_name)),
+        _admin_kinds_policy(f"{prefix}-admin"),
+        # Without these labels a namespace could run privileged pods (and escape to the node).
+        AdmissionPolicy(f"{prefix}-admin-namespaces", admin, (("", ("namespaces",)),), writes, (
+            {"expression": _has_labels({**psa_labels(RESTRICTED), **review_namespace_labels(host_stack)}),
+             "message": "a review namespace must keep Pod Security 'restricted' and its review label"},)),
+        AdmissionPolicy(f"{prefix}-admin-quotas", admin, (("", ("resourcequotas",)),), ("CREATE",), (
+            {"expression": f"object.metadata.name == '{QUOTA_NAME}' && has(object.spec.hard) && object.spec.hard == {_quota_hard()}"
+                           " && !has(object.spec.scopes) && !has(object.spec.scopeSelector)",
+             "message": f"a review namespace's ResourceQuota is {QUOTA_NAME} with exactly the hard limits of review_slots.QUOTA_HARD"},)),
+        AdmissionPolicy(f"{prefix}-admin-limits", admin, (("", ("limitranges",)),), ("CREATE",), (
+            {"expression": f"object.metadata.name == '{LIMITS_NAME}'",
+             "message": f"a review namespace's LimitRange is {LIMITS_NAME}"},)),
+        AdmissionPolicy(f"{prefix}-admin-rolebindings", admin, (("rbac.authorization.k8s.io", ("rolebindings",)),), writes, (
+            {"expression": f"object.roleRef.kind == 'ClusterRole' && object.roleRef.name == '{APP_CLUSTER_ROLE}'"
+                           f" && size(object.subjects) == 1 && object.subjects.all(s, {subject_check})",
+             "message": f"a review RoleBinding grants only {APP_CLUSTER_ROLE}, and only to that namespace's own ServiceAccount"},)),
+        AdmissionPolicy(f"{prefix}-admin-tokens", admin, (("", ("serviceaccounts/token",)),), ("CREATE",), (
+            {"expression": f"has(object.spec.expirationSeconds) && object.spec.expirationSeconds <= {TOKEN_SECONDS}",
+             "message": f"a review token expires within {TOKEN_SECONDS} seconds"},)),
     )

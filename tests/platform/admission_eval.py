@@ -45,9 +45,11 @@ def admission(staging):
         except celpy.CELEvalError:
             return False  # failurePolicy: Fail
 
-    def matches(rules, operation: str, group: str, resource: str) -> bool:
+    def matches(rules, operation: str, group: str, resource: str, subresource: str) -> bool:
+        """As the API server matches: `*` is every resource, `*/*` also every subresource, `a/b` one subresource."""
+        full = f"{resource}/{subresource}" if subresource else resource
         return any(operation in r["operations"] and {"*", group} & set(r["apiGroups"])
-                   and {"*/*", "*", resource} & set(r["resources"]) for r in rules)
+                   and ({"*/*", full} | (set() if subresource else {"*"})) & set(r["resources"]) for r in rules)
 
     def admitted(user: str, operation: str, resource: str, namespace: str, name: str, subresource: str = "", **fields) -> bool:
         group, _, resource = resource.rpartition("/")
@@ -64,7 +66,7 @@ def admission(staging):
             "oldObject": obj if operation != "CREATE" else None,
         }.items()}
         for rules, conditions, validations in compiled:
-            if not matches(rules, operation, group, resource):
+            if not matches(rules, operation, group, resource, subresource):
                 continue
             if not all(passes(c, activation) for c in conditions):
                 continue  # the policy does not apply to this user

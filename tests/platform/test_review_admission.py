@@ -11,7 +11,7 @@ import pytest
 from tests.platform.admission_eval import admission
 from tools.plan import build_plan
 
-DEPLOYER = "system:serviceaccount:tradesense-review-ci:review-deployer"
+DEPLOYER = "system:serviceaccount:tradesense-review-ci:review-pr-7"
 NS = "tradesense-pr-7"
 DOMAIN = "staging.tradesense.com"
 
