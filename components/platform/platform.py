@@ -24,6 +24,9 @@ from components.platform.edge_gateway_api import GATEWAY_NAME, GatewayApiEdge, G
 from components.platform.edge_ingress_nginx import IngressNginxEdge, IngressNginxEdgeArgs
 from components.platform.interface import PlatformInterface, PostgresOperator
 from components.platform.monitoring import DASHBOARD_LABEL, PROMETHEUS_POD_LABELS, Monitoring, MonitoringArgs
+from components.platform.platform_network_policies import (
+    PlatformNetworkPolicies, PlatformNetworkPoliciesArgs, deny_all_policies, monitoring_policies,
+)
 from components.platform.review_access import DEPLOYER_NAMESPACE, ReviewDeployerAccess, ReviewDeployerAccessArgs
 from components.platform.review_edge import ReviewWildcard
 from components.platform.namespaces import PRIVILEGED, RESTRICTED, NamespaceSpec, PlatformNamespaces, PlatformNamespacesArgs
@@ -167,6 +170,15 @@ class Platform(pulumi.ComponentResource):
         cnpg = CloudNativePg(f"{name}-cnpg", CloudNativePgArgs(
             namespace=namespaces[CNPG_NAMESPACE], provider=cluster.provider,
             cert_manager=cert_manager.release, highly_available=ha, nodes_ready=cluster.nodes_ready,
+        ), opts=child)
+
+        # Prometheus, Alertmanager and Grafana answer only their own namespace (and the operator's
+        # webhook the API server); the review CI namespace runs no pods.
+        guarded = [(MONITORING_NAMESPACE, tuple(monitoring_policies()))]
+        if DEPLOYER_NAMESPACE in namespaces:
+            guarded.append((DEPLOYER_NAMESPACE, tuple(deny_all_policies())))
+        PlatformNetworkPolicies(f"{name}-network-policies", PlatformNetworkPoliciesArgs(
+            provider=cluster.provider, namespaces=tuple((n, namespaces[n], p) for n, p in guarded),
         ), opts=child)
 
         if cfg.review_environments is not None:
