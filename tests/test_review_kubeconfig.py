@@ -43,21 +43,32 @@ def test_incomplete_input_is_a_clear_error(admin, token, message):
         deployer_kubeconfig(admin, token)
 
 
-def fake_kubectl(tmp_path, token: str) -> dict:
-    """A `kubectl` that answers `config view` and `create token` (a 30-day TokenRequest) from files."""
+def fake_kubectl(tmp_path, token: str, staging_server: str = "https://1.2.3.4") -> dict:
+    """A `kubectl` that answers `config view` and `create token` (a 30-day TokenRequest, logged)
+    from files, and a `pulumi` whose staging kubeconfig output names `staging_server`."""
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(ADMIN))
+    (tmp_path / "config.json").write_text(json.dumps(ADMIN))
     (tmp_path / "token").write_text(token)
-    script = tmp_path / "bin" / "kubectl"
-    script.parent.mkdir()
-    script.write_text(f"""#!/bin/sh
+    output = {"apiVersion": "v1", "current-context": "s", "contexts": [{"name": "s", "context": {"cluster": "s"}}],
+              "clusters": [{"name": "s", "cluster": {"server": staging_server, "certificate-authority-data": "Q0E="}}]}
+    (tmp_path / "output.json").write_text(json.dumps(yaml.safe_dump(output)))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kubectl").write_text(f"""#!/bin/sh
 case "$*" in
+  "config view --raw --flatten -o json") cat {tmp_path}/config.json ;;
   "config view --minify --raw --flatten --context do-staging") cat {tmp_path}/config.yaml ;;
-  "--context do-staging -n tradesense-review-ci create token review-admin --duration=720h") cat {tmp_path}/token ;;
+  "--context do-staging -n tradesense-review-ci create token review-admin --duration=720h") echo minted >> {tmp_path}/minted; cat {tmp_path}/token ;;
   *) echo "unexpected: $*" >&2; exit 1 ;;
 esac
 """)
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    return {**os.environ, "PATH": f"{script.parent}:{os.environ['PATH']}"}
+    (bin_dir / "pulumi").write_text(f"""#!/bin/sh
+[ "$*" = "stack output kubeconfig --stack staging --show-secrets --json" ] && exec cat {tmp_path}/output.json
+echo "unexpected: $*" >&2; exit 1
+""")
+    for script in bin_dir.iterdir():
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
 
 
 def run_cli(env, *args):
@@ -77,7 +88,7 @@ def test_cli_names_what_kubectl_could_not_read(tmp_path):
     env = fake_kubectl(tmp_path, "")
     proc = run_cli(env, "--context", "elsewhere")
     assert proc.returncode == 2 and proc.stdout == ""
-    assert "kubectl could not read context elsewhere" in proc.stderr and "Traceback" not in proc.stderr
+    assert "your kubeconfig has no context 'elsewhere'" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_cli_before_the_token_exists_says_so(tmp_path):
@@ -85,3 +96,11 @@ def test_cli_before_the_token_exists_says_so(tmp_path):
     proc = run_cli(env, "--context", "do-staging")
     assert proc.returncode == 2 and proc.stdout == ""
     assert "no token was issued for tradesense-review-ci/review-admin" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_refuses_a_context_that_is_not_the_stacks_cluster(tmp_path):
+    env = fake_kubectl(tmp_path, "DEPLOYER-TOKEN\n", staging_server="https://9.9.9.9")
+    proc = run_cli(env, "--context", "do-staging")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "https://1.2.3.4" in proc.stderr and "https://9.9.9.9" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "minted").exists()  # no token was created on the wrong cluster

@@ -20,6 +20,7 @@ from typing import Optional
 import yaml
 
 from components.platform.review_slots import ADMIN_SERVICE_ACCOUNT, CI_NAMESPACE
+from tools.kube_target import WrongCluster, verified_context
 
 ADMIN_TOKEN_HOURS = 30 * 24
 
@@ -63,12 +64,18 @@ def _kubectl(what: str, *args: str) -> str:
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.review_kubeconfig", description=__doc__.split("\n\n")[0])
     parser.add_argument("--context", required=True, help="your kubectl context for the staging cluster")
+    parser.add_argument("--stack", default="staging", help="the stack hosting review environments (its kubeconfig output is checked)")
     args = parser.parse_args(argv)
     try:
+        # Minting a token changes the cluster: only on the stack's own (tools/kube_target.py).
+        verified_context(args.stack, args.context, subprocess.run)
         admin = yaml.safe_load(_kubectl(f"read context {args.context}", "config", "view", "--minify", "--raw", "--flatten", "--context", args.context))
         token = _kubectl(f"create a token for {CI_NAMESPACE}/{ADMIN_SERVICE_ACCOUNT}", "--context", args.context, "-n", CI_NAMESPACE,
                          "create", "token", ADMIN_SERVICE_ACCOUNT, f"--duration={ADMIN_TOKEN_HOURS}h").strip()
         print(yaml.safe_dump(deployer_kubeconfig(admin, token), sort_keys=False), end="")
+    except WrongCluster as refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     except KubeconfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
