@@ -52,6 +52,8 @@ while IFS= read -r -d '' key; do
   jq -cn --arg k "$key" --arg b "$blob" --arg v "$version" --arg s "$sha" '{Key: $k, Blob: $b, VersionId: $v, Sha256: $s}' >> "$work/copied.jsonl"
   copied=$((copied + 1))
 done < <(jq -j '.[] | select(.Copy) | .Key, "\u0000"' "$work/plan.json")
+to_copy="$(jq '[.[] | select(.Copy)] | length' "$work/plan.json")"
+[ "$copied" = "$to_copy" ] || die "copied ${copied} of ${to_copy} new or changed uploads"
 
 jq -s '(.[1:] | map({key: .Key, value: .}) | from_entries) as $new
        | .[0] | map(if .Copy then ($new[.Key] + {ETag, Size}) else . end) | sort_by(.Key)' \

@@ -6,6 +6,9 @@ drill restores a sample and compares checksums, and catches a corrupted backup."
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
 
 import pytest
 
@@ -66,7 +69,7 @@ def test_every_hostile_key_is_backed_up_and_restored_byte_for_byte(workspace, en
     restore = workspace.run([script("uploads-restore.sh"), "latest", target], {**env, "BACKUP_BUCKET": bucket, "WORK_DIR": str(workspace.root)})
     assert restore.returncode == 0, restore.stderr
     assert all_objects(client, target) == HOSTILE
-    assert not __import__("os").path.exists("/tmp/pwned")
+    assert not os.path.exists("/tmp/pwned")
 
     # With a prefix: every key but the one that would exceed 1024 bytes; that one is refused by name.
     short = {k: v for k, v in HOSTILE.items() if k != LONG}
@@ -104,11 +107,9 @@ def test_restore_refuses_a_backed_up_object_that_does_not_match_its_checksum(wor
     run_env = {**env, "UPLOADS_BUCKET": uploads, "BACKUP_BUCKET": bucket, "WORK_DIR": str(workspace.root)}
     assert workspace.run([script("uploads-backup.sh")], run_env).returncode == 0
     manifest_key = client.get_object(Bucket=bucket, Key="uploads/manifests/LATEST")["Body"].read().decode().strip()
-    import json
-
     entry = next(e for e in json.loads(client.get_object(Bucket=bucket, Key=manifest_key)["Body"].read()) if e["Key"] == "../../etc/passwd")
     assert entry["Sha256"] == hashlib.sha256(b"dotdot").hexdigest()
-    # Tamper with that exact version in place is impossible on versioned S3; a manifest pointing at another version is the same failure.
+    # A version cannot be changed in place on versioned S3: point the manifest at another version instead.
     other = client.put_object(Bucket=bucket, Key=entry["Blob"], Body=b"tampered")["VersionId"]
     manifest = json.loads(client.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
     for e in manifest:
@@ -125,9 +126,6 @@ def test_restore_refuses_a_backed_up_object_that_does_not_match_its_checksum(wor
 def test_keys_with_newlines_survive_the_scripts_parsing(workspace, env):
     """The manifest -> shell loop the restore and the drill use (lib.sh manifest_fields), with keys
     that hold newlines, tabs and NUL-free control characters: each arrives whole."""
-    import json
-    import subprocess
-
     keys = ["new\nline.txt", "crlf\r\n", "\n", "tab\tnew\nline\\", "-n", "*"]
     manifest = workspace.root / f"manifest-{free_port()}.json"
     manifest.write_text(json.dumps([{"Key": k, "Blob": f"b{i}", "VersionId": f"v{i}", "Sha256": "s"} for i, k in enumerate(keys)]))
@@ -138,8 +136,6 @@ def test_keys_with_newlines_survive_the_scripts_parsing(workspace, env):
 
 
 def test_the_drill_restores_a_sample_and_catches_a_corrupted_object(workspace, env, s3, bucket, uploads):
-    import json
-
     client = s3.client()
     run_env = {**env, "UPLOADS_BUCKET": uploads, "BACKUP_BUCKET": bucket, "WORK_DIR": str(workspace.root)}
     assert workspace.run([script("uploads-backup.sh")], run_env).returncode == 0
