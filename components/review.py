@@ -2,8 +2,9 @@
 
 A review stack (template: review/Pulumi.pr.yaml) adopts the staging cluster through the
 existing-cluster path and sets `tradesense:review`. The program then builds no cluster and no
-platform: each environment gets a namespace `tradesense-pr-<N>` with the restricted Pod Security
-level, and the unchanged `TradeSenseApp` in it, behind staging's shared Gateway with hostnames of
+platform: it deploys the unchanged `TradeSenseApp` into the namespace `tradesense-pr-<N>` that
+the privileged side opened for the PR (tools/review_slot.py: restricted Pod Security, quota,
+limits, the PR's own identity; docs/REVIEW_ENVIRONMENTS.md), behind staging's shared Gateway with hostnames of
 its own (`pr-<N>.<domain>`, `www-pr-<N>.<domain>`, `api-pr-<N>.<domain>`: one label under the
 domain, so one wildcard listener and certificate can serve every PR). Every Pulumi name carries
 the PR number; the app's default-deny NetworkPolicies admit only same-namespace peers, the edge
@@ -24,9 +25,8 @@ from components.app.app import TradeSenseApp, TradeSenseAppArgs
 from components.app.secrets import CONFIG_SECRET_ENV
 from components.config_base import Environment, Section
 from components.platform.interface import EdgeInterface, PlatformInterface
-from components.platform.review_access import bind_app_role
 from components.platform.review_edge import (
-    REVIEW_LISTENER, REVIEW_NAMESPACE_PREFIX, REVIEW_TLS_SECRET, review_namespace_labels,
+    REVIEW_LISTENER, REVIEW_NAMESPACE_PREFIX, REVIEW_TLS_SECRET,
 )
 
 if TYPE_CHECKING:
@@ -64,8 +64,7 @@ def hostnames_of(number: int, domain: str) -> tuple[str, str, str]:
     return f"pr-{number}.{domain}", f"www-pr-{number}.{domain}", f"api-pr-{number}.{domain}"
 
 
-def shared_platform(review: ReviewConfig, number: int, domain: str, namespace: pulumi.Resource,
-                    deployer_binding: pulumi.Resource) -> PlatformInterface:
+def shared_platform(review: ReviewConfig, number: int, domain: str) -> PlatformInterface:
     """What staging's platform offers a review app: its Gateway, Prometheus, dashboards and Postgres operator (no resources)."""
     from components.platform.edge_gateway_api import GATEWAY_NAME_LABEL
     from components.platform.monitoring import DASHBOARD_LABEL, PROMETHEUS_POD_LABELS
@@ -96,8 +95,8 @@ def shared_platform(review: ReviewConfig, number: int, domain: str, namespace: p
         tls_secret_namespace=review.edge_namespace,
         prometheus_pod_labels=dict(PROMETHEUS_POD_LABELS),
         dashboard_label=dict(DASHBOARD_LABEL),
-        namespaces={name: namespace},
-        app_prerequisites=(deployer_binding,),
+        # The namespace, its quota and this PR's rights exist before the stack runs
+        # (tools/review_slot.py, components/platform/review_slots.py): nothing to wait for.
         # Staging's CloudNativePG operator (it watches every namespace); nothing to wait for.
         postgres_operator=PostgresOperator(
             namespace=CNPG_NAMESPACE, operator_pod_labels=dict(OPERATOR_POD_LABELS), plugin_pod_labels=dict(PLUGIN_POD_LABELS),
@@ -106,19 +105,12 @@ def shared_platform(review: ReviewConfig, number: int, domain: str, namespace: p
 
 
 def build_review_environments(cfg: "StackConfig", cluster: "ClusterInterface") -> list[TradeSenseApp]:
-    from components.platform.namespaces import RESTRICTED, NamespaceSpec, PlatformNamespaces, PlatformNamespacesArgs
-
     review = cfg.settings.review
     assert review is not None
     domain = cfg.settings.platform.domain
     apps = []
     for number in review.numbers:
         name = namespace_of(number)
-        spec = NamespaceSpec(name, RESTRICTED, f"review environment for pull request {number}",
-                             labels=review_namespace_labels(review.of))
-        namespaces = PlatformNamespaces(f"{name}-namespace", PlatformNamespacesArgs((spec,), cluster.provider))
-        namespace = namespaces.by_name[name]
-        deployer_binding = bind_app_role(f"{name}-deployer-binding", namespace, name, cluster.provider, parent=namespaces)
         apps.append(TradeSenseApp(name, TradeSenseAppArgs(
             settings=cfg.settings.app,
             environment=cfg.env,
@@ -126,7 +118,7 @@ def build_review_environments(cfg: "StackConfig", cluster: "ClusterInterface") -
             config_secrets={env: cfg.secret(key) for env, key in CONFIG_SECRET_ENV.items()},
             provider=cluster.provider,
             storage_class=cluster.storage_class,
-            platform=shared_platform(review, number, domain, namespace, deployer_binding),
+            platform=shared_platform(review, number, domain),
             workloads_ready=cluster.workloads_ready,
         )))
     pulumi.export("reviewEnvironments", {str(n): f"https://{hostnames_of(n, domain)[0]}" for n in review.numbers})

@@ -77,3 +77,28 @@ get_verified() {
   got="$(sha256sum "$dest" | cut -d' ' -f1)"
   [ "$want" = "$got" ] || die "s3://${bucket}/${key} is corrupt: sha256 ${got}, recorded ${want}"
 }
+
+# Uploads backups (uploads-backup.sh, uploads-restore.sh, restore-drill.sh). An S3 key may hold
+# any character (tabs, newlines, backslashes, a leading "/", "..") and up to 1024 bytes, so keys
+# only ever travel as JSON (manifests) or NUL-terminated (shell loops), never as lines, and
+# every backed-up object is stored under the sha256 of its key (uploads/objects/<hex>): a
+# prefix plus a 1024-byte key would not fit in a key.
+UPLOADS_OBJECTS=uploads/objects
+upload_blob_key() {
+  printf '%s/%s' "$UPLOADS_OBJECTS" "$(printf '%s' "$1" | sha256sum | cut -d' ' -f1)"
+}
+
+# Manifest entries as NUL-terminated fields: Key, Blob, VersionId, Sha256 (four per entry).
+manifest_fields() {
+  jq -j '.[] | .Key, "\u0000", .Blob, "\u0000", .VersionId, "\u0000", .Sha256, "\u0000"' "$1"
+}
+
+# One backed-up upload (blob at a version) into a file, checked against the sha256 the
+# manifest recorded when it was backed up.
+fetch_upload() {
+  local blob="$1" version="$2" want="$3" dest="$4" got
+  aws_s3 s3api get-object --bucket "$BACKUP_BUCKET" --key="$blob" --version-id="$version" "$dest" >/dev/null 2>"$OPS_ERR" \
+    || die "cannot read s3://${BACKUP_BUCKET}/${blob} version ${version}: $(last_error)"
+  got="$(sha256sum "$dest" | cut -d' ' -f1)"
+  [ "$got" = "$want" ] || die "s3://${BACKUP_BUCKET}/${blob} version ${version} is corrupt: sha256 ${got}, recorded ${want}"
+}

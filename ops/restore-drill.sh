@@ -5,11 +5,14 @@
 #    then sanity queries: the schema is present, every key table has rows, and the newest
 #    replayed transaction is no older than DRILL_MAX_AGE_SECONDS.
 # 2. The latest Redis snapshot: checksum, redis-check-rdb, and a throwaway redis-server loads it.
+# 3. A random sample of the latest uploads backup, each object checked against the sha256
+#    recorded at backup (uploads-drill.sh).
 # Any failure exits non-zero with the reason on stderr (and the Job fails, which
 # kube_job_status_failed reports).
 # Env: BARMAN_DESTINATION, BARMAN_SERVER_NAME, DRILL_DATABASE, DRILL_TABLES (space separated),
 #      DRILL_MAX_AGE_SECONDS, optional DRILL_FRESHNESS_QUERY (returns an age in seconds),
-#      DRILL_REDIS (true/false), BACKUP_BUCKET (for Redis), S3_ENDPOINT_URL,
+#      DRILL_REDIS (true/false), DRILL_UPLOADS (true/false), DRILL_UPLOADS_SAMPLE,
+#      BACKUP_BUCKET (for Redis and uploads), S3_ENDPOINT_URL,
 #      DRILL_RECOVERY_TIMEOUT_SECONDS (default 1800), WORK_DIR (default /tmp).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -71,5 +74,8 @@ if [ "${DRILL_REDIS:-false}" = true ]; then
   grep -q "DB loaded from disk" "$work/redis.log" \
     || die "Redis did not load the snapshot: $(tail -n 5 "$work/redis.log")"
   log "Redis snapshot loaded: $(redis-cli -s "$work/redis.sock" DBSIZE) keys"
+fi
+if [ "${DRILL_UPLOADS:-false}" = true ]; then
+  "$here/uploads-drill.sh"
 fi
 log "restore drill passed"

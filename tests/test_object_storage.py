@@ -54,7 +54,7 @@ def test_irsa_roles_are_scoped_to_their_prefix_and_service_account(prod):
     roles = {r.name: r for r in prod.of_type("aws:iam/role:Role")}
     policies = {r.name.removesuffix("-irsa-policy"): json.loads(r.inputs["policy"]) for r in prod.of_type("aws:iam/rolePolicy:RolePolicy")}
     expect = {"postgres": ("postgres", ["postgres/"], False), "redis-backup": ("redis-backup", ["redis/"], False),
-              "restore-drill": ("restore-drill", ["postgres/", "redis/"], True)}
+              "restore-drill": ("restore-drill", ["postgres/", "redis/", "uploads/"], True)}  # uploads: the drill samples them
     for role, (account, prefixes, read_only) in expect.items():
         name = f"tradesense-prod-storage-{role}"
         trust = json.loads(roles[f"{name}-irsa"].inputs["assumeRolePolicy"])

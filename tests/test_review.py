@@ -38,8 +38,10 @@ def test_only_the_app_per_pull_request(review):
     assert not [t for t in types if t.startswith(("aws:", "digitalocean:", "kubernetes:helm.sh/", "kubernetes:yaml/"))]
     assert types["tradesense:app:TradeSenseApp"] == COUNT
     assert types["tradesense:cluster:ExistingCluster"] == 1 and types["pulumi:providers:kubernetes"] == 1
-    namespaces = sorted(manifest(r)["metadata"]["name"] for r in objects(rec, "Namespace", namespace=None))
-    assert namespaces == [f"tradesense-pr-{n}" for n in NUMBERS]
+    # The namespaces are the review admin's (tools/review_slot.py), not the PR's program's.
+    assert not objects(rec, "Namespace", namespace=None) and not objects(rec, "RoleBinding", namespace=None)
+    placed = sorted({manifest(r)["metadata"]["namespace"] for r in rec.kubernetes_objects()})
+    assert placed == [f"tradesense-pr-{n}" for n in NUMBERS]
     assert review.mandatory == []
 
 
@@ -92,8 +94,11 @@ def test_staging_gateway_admits_and_serves_every_review_route(review, staging):
     listeners = {listener["name"]: listener for listener in gateway["spec"]["listeners"]}
     certificates = {c["spec"]["secretName"]: c for c in map(manifest, objects(staging.recording, "Certificate", namespace=None))}
     issuers = {i["metadata"]["name"]: i for i in map(manifest, objects(staging.recording, "ClusterIssuer", namespace=None))}
+    from components.platform.review_slots import slot_manifests
+
+    # The namespaces as the review admin opens them (components/platform/review_slots.py).
     namespaces = {n["metadata"]["name"]: {**n["metadata"]["labels"], "kubernetes.io/metadata.name": n["metadata"]["name"]}
-                  for n in map(manifest, objects(review.recording, "Namespace", namespace=None))}
+                  for number in NUMBERS for n in slot_manifests(number, "staging") if n["kind"] == "Namespace"}
     staging_namespace = {"kubernetes.io/metadata.name": STAGING_NS}
     routes = [manifest(r) for r in objects(review.recording, "HTTPRoute", namespace=None)]
     assert routes

@@ -1,9 +1,9 @@
-"""tools.review_kubeconfig: staging's server and CA with the review deployer's token, and none of
-the caller's own credentials. kubectl is a stand-in script on PATH here (no cluster)."""
+"""tools.review_kubeconfig: staging's server and CA with an expiring review-admin token
+(TokenRequest), and none of the caller's own credentials. kubectl is a stand-in script on PATH
+here (no cluster)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import stat
@@ -27,36 +27,48 @@ ADMIN = {
 def test_keeps_the_cluster_and_carries_only_the_deployer_token():
     config = deployer_kubeconfig(ADMIN, "DEPLOYER-TOKEN")
     assert config["clusters"] == [{"name": "staging", "cluster": {"server": "https://1.2.3.4", "certificate-authority-data": "Q0E="}}]
-    assert config["users"] == [{"name": "review-deployer", "user": {"token": "DEPLOYER-TOKEN"}}]
-    assert config["contexts"][0]["context"] == {"cluster": "staging", "user": "review-deployer"}
+    assert config["users"] == [{"name": "review-admin", "user": {"token": "DEPLOYER-TOKEN"}}]
+    assert config["contexts"][0]["context"] == {"cluster": "staging", "user": "review-admin"}
+    assert deployer_kubeconfig(ADMIN, "T", user="review-pr-7")["users"] == [{"name": "review-pr-7", "user": {"token": "T"}}]
     assert "ADMIN-SECRET" not in json.dumps(config) and "9.9.9.9" not in json.dumps(config)
 
 
 @pytest.mark.parametrize("admin,token,message", [
     ({**ADMIN, "current-context": "missing"}, "t", "no current context"),
     ({**ADMIN, "clusters": []}, "t", "has no server"),
-    (ADMIN, "", "has no token yet"),
+    (ADMIN, "", "no token was issued"),
 ])
 def test_incomplete_input_is_a_clear_error(admin, token, message):
     with pytest.raises(KubeconfigError, match=message):
         deployer_kubeconfig(admin, token)
 
 
-def fake_kubectl(tmp_path, secret: dict) -> dict:
-    """A `kubectl` that answers `config view` and `get secret` from files."""
+def fake_kubectl(tmp_path, token: str, staging_server: str = "https://1.2.3.4") -> dict:
+    """A `kubectl` that answers `config view` and `create token` (a 30-day TokenRequest, logged)
+    from files, and a `pulumi` whose staging kubeconfig output names `staging_server`."""
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(ADMIN))
-    (tmp_path / "secret.json").write_text(json.dumps(secret))
-    script = tmp_path / "bin" / "kubectl"
-    script.parent.mkdir()
-    script.write_text(f"""#!/bin/sh
+    (tmp_path / "config.json").write_text(json.dumps(ADMIN))
+    (tmp_path / "token").write_text(token)
+    output = {"apiVersion": "v1", "current-context": "s", "contexts": [{"name": "s", "context": {"cluster": "s"}}],
+              "clusters": [{"name": "s", "cluster": {"server": staging_server, "certificate-authority-data": "Q0E="}}]}
+    (tmp_path / "output.json").write_text(json.dumps(yaml.safe_dump(output)))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kubectl").write_text(f"""#!/bin/sh
 case "$*" in
+  "config view --raw --flatten -o json") cat {tmp_path}/config.json ;;
   "config view --minify --raw --flatten --context do-staging") cat {tmp_path}/config.yaml ;;
-  "--context do-staging -n tradesense-review-ci get secret review-deployer-token -o json") cat {tmp_path}/secret.json ;;
+  "--context do-staging -n tradesense-review-ci create token review-admin --duration=720h") echo minted >> {tmp_path}/minted; cat {tmp_path}/token ;;
   *) echo "unexpected: $*" >&2; exit 1 ;;
 esac
 """)
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    return {**os.environ, "PATH": f"{script.parent}:{os.environ['PATH']}"}
+    (bin_dir / "pulumi").write_text(f"""#!/bin/sh
+[ "$*" = "stack output kubeconfig --stack staging --show-secrets --json" ] && exec cat {tmp_path}/output.json
+echo "unexpected: $*" >&2; exit 1
+""")
+    for script in bin_dir.iterdir():
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
 
 
 def run_cli(env, *args):
@@ -64,23 +76,31 @@ def run_cli(env, *args):
 
 
 def test_cli_prints_a_kubeconfig_for_the_deployer(tmp_path):
-    env = fake_kubectl(tmp_path, {"data": {"token": base64.b64encode(b"DEPLOYER-TOKEN").decode()}})
+    env = fake_kubectl(tmp_path, "DEPLOYER-TOKEN\n")
     proc = run_cli(env, "--context", "do-staging")
     assert proc.returncode == 0, proc.stderr
     config = yaml.safe_load(proc.stdout)
-    assert config["users"] == [{"name": "review-deployer", "user": {"token": "DEPLOYER-TOKEN"}}]
+    assert config["users"] == [{"name": "review-admin", "user": {"token": "DEPLOYER-TOKEN"}}]
     assert "ADMIN-SECRET" not in proc.stdout + proc.stderr
 
 
 def test_cli_names_what_kubectl_could_not_read(tmp_path):
-    env = fake_kubectl(tmp_path, {})
+    env = fake_kubectl(tmp_path, "")
     proc = run_cli(env, "--context", "elsewhere")
     assert proc.returncode == 2 and proc.stdout == ""
-    assert "kubectl could not read context elsewhere" in proc.stderr and "Traceback" not in proc.stderr
+    assert "your kubeconfig has no context 'elsewhere'" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_cli_before_the_token_exists_says_so(tmp_path):
-    env = fake_kubectl(tmp_path, {"data": {}})
+    env = fake_kubectl(tmp_path, "")
     proc = run_cli(env, "--context", "do-staging")
     assert proc.returncode == 2 and proc.stdout == ""
-    assert "review-deployer-token has no token yet" in proc.stderr and "Traceback" not in proc.stderr
+    assert "no token was issued for tradesense-review-ci/review-admin" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_refuses_a_context_that_is_not_the_stacks_cluster(tmp_path):
+    env = fake_kubectl(tmp_path, "DEPLOYER-TOKEN\n", staging_server="https://9.9.9.9")
+    proc = run_cli(env, "--context", "do-staging")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "https://1.2.3.4" in proc.stderr and "https://9.9.9.9" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "minted").exists()  # no token was created on the wrong cluster

@@ -6,7 +6,10 @@
 
 It prints what it will do (the manifests it applies, the kubectl commands it runs), asks for
 confirmation (in prod you type the stack name) and then runs them with kubectl against the
-current context. --dry-run only prints. Postgres is always recovered into a NEW Cluster (CNPG
+kube context (--context, else the current one) only after checking that its API server and CA
+are the stack's own (tools/kube_target.py: unknown, unreadable or different refuses, naming
+both servers); every kubectl call carries --context. --dry-run only prints.
+Postgres is always recovered into a NEW Cluster (CNPG
 never restores in place); pointing the app at it is a reviewed config change (RESTORE.md).
 """
 
@@ -23,6 +26,7 @@ import yaml
 from components.app.backups import JOB_UID, SCRIPTS_CONFIGMAP, SCRIPTS_PATH
 from components.app.postgres import CLUSTER_NAME, CNPG_API, OBJECT_STORE_NAME, PLUGIN_NAME
 from components.secure_defaults import container_security_context, pod_spec_defaults
+from tools.kube_target import WrongCluster, verified_context
 from tools.stack_files import read_stack
 
 NAMESPACE = "tradesense"
@@ -145,6 +149,7 @@ def main(argv: Optional[list[str]] = None, ask: Callable[[str], str] = input,
     parser.add_argument("--snapshot", help="snapshot key (Redis); default: redis/LATEST")
     parser.add_argument("--day", help="YYYY-MM-DD or latest (uploads)")
     parser.add_argument("--prefix", default="", help="key prefix to restore under (uploads); default: in place")
+    parser.add_argument("--context", help="kube context of the stack's cluster (default: the current context); checked against the stack's kubeconfig output")
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
     if args.kind == "uploads" and not args.day:
@@ -159,16 +164,23 @@ def main(argv: Optional[list[str]] = None, ask: Callable[[str], str] = input,
         print(f"  {step}. " + ("kubectl apply -f - (the manifests above)" if command == ["APPLY"] else " ".join(command)))
     if args.dry_run:
         return 0
+    try:
+        context = verified_context(args.stack, args.context, run)
+    except WrongCluster as refusal:
+        print(f"Nothing done: {refusal}", file=sys.stderr)
+        return 2
+    print(f"Kube context {context!r} is stack {args.stack}'s cluster.")
     if not confirm(args.stack, ask):
         print("Nothing done.")
         return 1
-    copy_cronjob_env(manifests, run)
+    pinned = lambda command, **kw: run(["kubectl", "--context", context, *command[1:]], **kw)  # noqa: E731
+    copy_cronjob_env(manifests, pinned)
     document = yaml.safe_dump_all(manifests, sort_keys=False)
     for command in commands:
         if command == ["APPLY"]:
-            result = run(["kubectl", "apply", "-f", "-"], input=document, text=True)
+            result = pinned(["kubectl", "apply", "-f", "-"], input=document, text=True)
         else:
-            result = run(command)
+            result = pinned(command)
         if result.returncode != 0:
             print(f"Stopped: {' '.join(command)} exited {result.returncode}", file=sys.stderr)
             return result.returncode

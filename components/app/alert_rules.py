@@ -327,7 +327,12 @@ def recording_rules(namespace: str) -> list[dict]:
 
 
 def rule_groups(namespace: str, postgres_instances: int = 1) -> list[dict]:
+    """Every rule carries labels.namespace (its series already have it): a rule's labels override
+    its series', and the review admission policy refuses rules without it (review_admission.py)."""
+    def own(rule: dict) -> dict:
+        return {**rule, "labels": {**rule.get("labels", {}), "namespace": namespace}}
+
     return [
-        {"name": "tradesense.recording", "rules": recording_rules(namespace)},
-        {"name": "tradesense.alerts", "rules": [a.rule() for a in alerts(namespace, postgres_instances)]},
+        {"name": "tradesense.recording", "rules": [own(r) for r in recording_rules(namespace)]},
+        {"name": "tradesense.alerts", "rules": [own(a.rule()) for a in alerts(namespace, postgres_instances)]},
     ]

@@ -116,7 +116,7 @@ class BackupJobs(pulumi.ComponentResource):
                 UPLOADS_BACKUP.name: StorageGrant("uploads-backup", ns, UPLOADS_BACKUP.name,
                                                   {"backup": ("uploads/",), "uploads": ("",)}, read_only_buckets=("uploads",)),
                 RESTORE_DRILL.name: StorageGrant("restore-drill", ns, RESTORE_DRILL.name,
-                                                 {"backup": (f"{BACKUP_PREFIX}/", "redis/")}, read_only=True),
+                                                 {"backup": (f"{BACKUP_PREFIX}/", "redis/", "uploads/")}, read_only=True),
             }
             access = {job: bucket_access(f"{name}-{job}", args.storage, grant, placement, self) for job, grant in grants.items()}
             bucket = lambda a: {"name": "BACKUP_BUCKET", "value": a.bucket()}  # noqa: E731
@@ -140,6 +140,8 @@ class BackupJobs(pulumi.ComponentResource):
                     {"name": "DRILL_TABLES", "value": " ".join(args.backups.drill.tables)},
                     {"name": "DRILL_MAX_AGE_SECONDS", "value": str(args.backups.drill.max_age_hours * 3600)},
                     {"name": "DRILL_REDIS", "value": "true"},
+                    # A sample of the uploads backup, checksums compared (ops/uploads-drill.sh).
+                    {"name": "DRILL_UPLOADS", "value": "true"},
                     bucket(access[RESTORE_DRILL.name]), *access[RESTORE_DRILL.name].job_env(),
                 ), 6 * 3600, _resources("500m", "1Gi", "2000m", "2Gi"),
                     # The restored database lives in the pod's scratch volume.

@@ -32,6 +32,9 @@ CI_ROLES: tuple[CiRole, ...] = (
     CiRole("prod-deploy", "production", "prod", writes=True, aws="deploy"),
     CiRole("staging-deploy", "staging", "staging", writes=True, aws="none"),
     CiRole("review", "review", "review", writes=True, aws="none"),
+    # Opens and closes review slots with the base branch's code (docs/REVIEW_ENVIRONMENTS.md): it
+    # creates pr-<N> stacks and writes the PR's token into them, so it uses review state too.
+    CiRole("review-admin", "review-admin", "review", writes=True, aws="none"),
     CiRole("drift-prod", "drift-prod", "prod", writes=False, aws="read"),
     CiRole("drift-staging", "drift-staging", "staging", writes=False, aws="none"),
 )

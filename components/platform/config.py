@@ -60,6 +60,9 @@ class ReviewEnvironmentsConfig(Section):
     # The DNS provider hosting <domain>'s zone: Let's Encrypt issues a wildcard certificate only
     # through DNS-01. Its API token is the secret tradesense:dns01ApiToken.
     dns01_provider: Optional[Dns01Provider] = None
+    # At most this many review environments at once (a ResourceQuota on their ServiceAccounts,
+    # components/platform/review_slots.py).
+    max_environments: int = Field(8, ge=1, le=50)
 
 
 class PlatformConfig(Section):

@@ -20,10 +20,13 @@ from components.platform.cert_manager import CertManager, CertManagerArgs
 from components.platform.cnpg import NAMESPACE as CNPG_NAMESPACE
 from components.platform.cnpg import OPERATOR_POD_LABELS, PLUGIN_POD_LABELS, CloudNativePg, CloudNativePgArgs
 from components.platform.config import PlatformConfig
-from components.platform.edge_gateway_api import GatewayApiEdge, GatewayApiEdgeArgs
+from components.platform.edge_gateway_api import GATEWAY_NAME, GatewayApiEdge, GatewayApiEdgeArgs
 from components.platform.edge_ingress_nginx import IngressNginxEdge, IngressNginxEdgeArgs
 from components.platform.interface import PlatformInterface, PostgresOperator
 from components.platform.monitoring import DASHBOARD_LABEL, PROMETHEUS_POD_LABELS, Monitoring, MonitoringArgs
+from components.platform.platform_network_policies import (
+    PlatformNetworkPolicies, PlatformNetworkPoliciesArgs, deny_all_policies, monitoring_policies,
+)
 from components.platform.review_access import DEPLOYER_NAMESPACE, ReviewDeployerAccess, ReviewDeployerAccessArgs
 from components.platform.review_edge import ReviewWildcard
 from components.platform.namespaces import PRIVILEGED, RESTRICTED, NamespaceSpec, PlatformNamespaces, PlatformNamespacesArgs
@@ -169,9 +172,20 @@ class Platform(pulumi.ComponentResource):
             cert_manager=cert_manager.release, highly_available=ha, nodes_ready=cluster.nodes_ready,
         ), opts=child)
 
+        # Prometheus, Alertmanager and Grafana answer only their own namespace (and the operator's
+        # webhook the API server); the review CI namespace runs no pods.
+        guarded = [(MONITORING_NAMESPACE, tuple(monitoring_policies()))]
+        if DEPLOYER_NAMESPACE in namespaces:
+            guarded.append((DEPLOYER_NAMESPACE, tuple(deny_all_policies())))
+        PlatformNetworkPolicies(f"{name}-network-policies", PlatformNetworkPoliciesArgs(
+            provider=cluster.provider, namespaces=tuple((n, namespaces[n], p) for n, p in guarded),
+        ), opts=child)
+
         if cfg.review_environments is not None:
             ReviewDeployerAccess(f"{name}-review-access", ReviewDeployerAccessArgs(
                 namespace=namespaces[DEPLOYER_NAMESPACE], provider=cluster.provider, host_stack=pulumi.get_stack(),
+                domain=cfg.domain, gateway_namespace=edge_ns, gateway_name=GATEWAY_NAME,
+                max_environments=cfg.review_environments.max_environments,
             ), opts=child)
 
         if AUTOSCALING_NAMESPACE in namespaces:

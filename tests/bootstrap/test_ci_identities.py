@@ -20,7 +20,7 @@ CONFIG = {"tradesense-state-backend:bucketName": "tradesense-pulumi-state", "aws
           "tradesense-state-backend:githubRepository": REPO}
 STRICT = {"all": "mandatory", "stack-require-backup-cronjob": "disabled"}
 OIDC = "token.actions.githubusercontent.com"
-ENVIRONMENTS = {"prod-preview", "production", "staging", "review", "drift-prod", "drift-staging"}
+ENVIRONMENTS = {"prod-preview", "production", "staging", "review", "review-admin", "drift-prod", "drift-staging"}
 
 
 @pytest.fixture(scope="module")

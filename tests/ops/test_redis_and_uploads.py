@@ -129,7 +129,7 @@ def test_uploads_round_trip_by_day_brings_back_deleted_and_overwritten_files(wor
     client.put_object(Bucket=uploads, Key="top level.txt", Body=b"overwritten")
     second = workspace.run([script("uploads-backup.sh")], {**run_env, "BACKUP_DAY": "2026-12-01"})
     assert second.returncode == 0, second.stderr
-    assert latest(s3, bucket, "uploads/manifests") == "uploads/manifests/2026-12-01.tsv"
+    assert latest(s3, bucket, "uploads/manifests") == "uploads/manifests/2026-12-01.json"
 
     target = f"restored-{free_port()}"
     client.create_bucket(Bucket=target)
