@@ -223,12 +223,16 @@ def test_every_job_with_a_secret_or_an_identity_runs_in_a_role_environment():
     assert checked >= 6
 
 
-def test_the_pull_request_plan_holds_no_credential_and_prs_reach_only_the_review_environment():
+def test_the_pull_request_plan_holds_no_credential_and_prs_reach_only_the_review_environments():
     pr = (WORKFLOWS / "pr.yml").read_text()
     assert "secrets." not in pr and "id-token" not in pr and "environment:" not in pr
     for workflow, name, job in jobs():
         if "pull_request" in load(WORKFLOWS / workflow)["on"]:
-            assert environments_of(job) <= {"review"}, f"{workflow}:{name}"
+            assert environments_of(job) <= {"review", "review-admin"}, f"{workflow}:{name}"
+            if "review-admin" in environments_of(job):
+                # The admin's kubeconfig is only ever used by the base branch's code.
+                checkout = next(s for s in job["steps"] if "actions/checkout@" in s.get("uses", ""))
+                assert checkout["with"]["ref"] == "${{ github.event.pull_request.base.sha }}", f"{workflow}:{name}"
     assert not (WORKFLOWS / "preview.yml").exists()  # a PR's prod preview runs only after merge
 
 
@@ -446,11 +450,14 @@ def test_docs_ci_lists_every_secret_and_variable_per_workflow():
 
 
 def test_new_review_stacks_encrypt_with_the_review_key_not_a_passphrase():
-    up = load(WORKFLOWS / "review-env.yml")["jobs"]["up"]
-    step = next(s for s in up["steps"] if s.get("name") == "Stack pr-<N> from the template")
+    jobs = load(WORKFLOWS / "review-env.yml")["jobs"]
+    # The slot job creates the pr-<N> stack (and writes the PR's token into it); up only selects it.
+    step = next(s for s in jobs["slot"]["steps"] if s.get("name") == "Slot, token and stack file for pr-<N>")
     assert step["env"]["SECRETS_PROVIDER"] == "${{ vars.PULUMI_SECRETS_PROVIDER }}"
     assert 'pulumi stack select --create --secrets-provider "$SECRETS_PROVIDER" "$stack"' in step["run"]
-    assert "PULUMI_CONFIG_PASSPHRASE" not in yaml.safe_dump(up)
+    for job in jobs.values():
+        assert "PULUMI_CONFIG_PASSPHRASE" not in yaml.safe_dump(job)
+        assert "--create" not in yaml.safe_dump(job) or job is jobs["slot"]
 
 
 def test_side_by_side_verdicts_read_what_tools_plan_prints(tmp_path):

@@ -219,10 +219,21 @@ def _all_pods_peer(peer: Any) -> bool:
     return namespace_selector is not None and selector_is_empty(namespace_selector) and (pod_selector is None or selector_is_empty(pod_selector))
 
 
+def _port_key(port) -> str:
+    """10250, 10250.0 (wire numbers) and "10250" name the same port; a named port stays a name."""
+    if isinstance(port, float) and port.is_integer():
+        return str(int(port))
+    return str(port)
+
+
 def allow_all_peers(args: ResourceValidationArgs, report_violation) -> None:
     """Ingress from every pod, every namespace or the internet, and egress to them on every port,
     undo a default deny beside them."""
+    # Named opt-outs: 'namespace/name' -> ports that may take ingress from any source. An admission
+    # webhook is called by the API server, which is no pod and whose address differs per cloud.
+    open_ports = args.get_config().get("openIngressPorts", {})
     for policy in _objects(args, {"NetworkPolicy"}):
+        allowed_ports = {_port_key(p) for p in open_ports.get(f"{policy.namespace}/{policy.name}", [])}
         for direction, rules_field, peers_field in (("ingress", "ingress", "from"), ("egress", "egress", "to")):
             for index, rule in enumerate(known_list(policy.body, "spec", rules_field)):
                 with skip_unknown():
@@ -231,6 +242,9 @@ def allow_all_peers(args: ResourceValidationArgs, report_violation) -> None:
                     every_port = not ports
                     if direction == "egress" and not every_port:
                         continue  # egress to the world on named ports (HTTPS, DNS) is ordinary
+                    if direction == "ingress" and ports and allowed_ports and all(
+                            _port_key(get(p, "port")) in allowed_ports for p in ports):
+                        continue  # every port of the rule is a named opt-out
                     why = None
                     if not peers:
                         why = f"has no '{peers_field}': it allows every source and destination"
@@ -264,6 +278,11 @@ POLICIES = [
                     "namespaceSelector {}, an ipBlock of /8 or wider, no 'from'), nor egress to them on every port.",
         validate=allow_all_peers,
         enforcement_level=MANDATORY,
+        config_schema=schema(openIngressPorts={
+            "type": "object", "default": {},
+            "additionalProperties": {"type": "array", "items": {"type": ["integer", "string"]}},
+            "description": "'namespace/name' of a NetworkPolicy -> the ports on which it may take ingress from any source "
+                           "(admission webhooks the API server calls). Every other port, and 'every port', is still refused."}),
     ),
     ResourceValidationPolicy(
         name="k8s-gateway-restrict-listener-protocols",

@@ -8,6 +8,7 @@ stack's environment as an option like the other environment-dependent rules.
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Any, Optional
 
 from pulumi_policy import (
@@ -356,8 +357,10 @@ def pod_security_labels(args: StackValidationArgs, report_violation) -> None:
 
     if unknown or opaque(args.resources):
         return  # a namespace that cannot be seen may be the one these pods run in
-    external = set(config.get("externalNamespaces") or [])
-    for name in sorted(pod_namespaces(args.resources) - set(created) - external):
+    external = list(config.get("externalNamespaces") or [])
+    for name in sorted(pod_namespaces(args.resources) - set(created)):
+        if any(fnmatchcase(name, pattern) for pattern in external):
+            continue
         report_violation(f"Pods run in namespace {name}, which this stack does not create: its Pod Security label cannot be "
                          "checked (create it here, or list it in externalNamespaces)")
 
@@ -385,7 +388,7 @@ POLICIES = [
         config_schema=schema(
             exemptNamespaces={"type": "object", "default": {}, "additionalProperties": {"type": "string", "enum": list(PSS_LEVELS)},
                               "description": "Namespace name -> the Pod Security level it may enforce instead of restricted."},
-            externalNamespaces=string_list("Namespaces the stack runs pods in but does not create (their labels are set elsewhere).", []),
+            externalNamespaces=string_list("Namespaces (glob patterns) the stack runs pods in but does not create (their labels are set elsewhere).", []),
         ),
     ),
     StackValidationPolicy(

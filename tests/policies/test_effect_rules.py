@@ -113,3 +113,46 @@ def test_objects_the_engine_hides_at_preview_are_neither_checked_nor_taken_as_mi
     assert run("k8s-namespace-require-default-deny-network-policy", [hidden, workload(namespace="payments")]) == []
     # Without the hidden resource, the same pods are reported.
     assert run("k8s-namespace-require-default-deny-network-policy", [workload(namespace="payments")])
+
+
+# --- The named opt-out for admission webhooks (openIngressPorts) --------------------------------
+
+WEBHOOK_CONFIG = {"k8s-network-policy-disallow-allow-all-peers": {
+    "openIngressPorts": {"monitoring/allow-operator-webhook": [10250]}}}
+
+
+def open_ingress(name="allow-operator-webhook", ports=({"port": 10250, "protocol": "TCP"},), namespace="monitoring"):
+    spec = {"podSelector": {}, "ingress": [{"ports": list(ports)} if ports is not None else {}]}
+    return k8s("kubernetes:networking.k8s.io/v1:NetworkPolicy", name, {"spec": spec},
+               namespace=namespace)
+
+
+def test_a_named_webhook_port_may_take_ingress_from_any_source():
+    rule = "k8s-network-policy-disallow-allow-all-peers"
+    assert run(rule, [open_ingress()], WEBHOOK_CONFIG) == []
+    assert run(rule, [open_ingress(ports=({"port": "10250"},))], WEBHOOK_CONFIG) == []
+
+
+@pytest.mark.parametrize("policy", [
+    open_ingress(),  # no opt-out configured
+], ids=["without-the-opt-out"])
+def test_open_ingress_without_its_opt_out_is_refused(policy):
+    assert "has no 'from'" in messages(run("k8s-network-policy-disallow-allow-all-peers", [policy]))
+
+
+@pytest.mark.parametrize("policy", [
+    open_ingress(ports=({"port": 10250}, {"port": 9090})),  # Prometheus's API smuggled beside the webhook
+    open_ingress(ports=None),  # every port
+    open_ingress(namespace="tradesense"),  # same name, another namespace
+    open_ingress(name="allow-operator-webhook-2"),  # a look-alike name
+], ids=["extra-port", "every-port", "other-namespace", "other-name"])
+def test_the_opt_out_covers_only_its_policy_and_ports(policy):
+    assert run("k8s-network-policy-disallow-allow-all-peers", [policy], WEBHOOK_CONFIG)
+
+
+def test_external_namespaces_are_glob_patterns_and_match_whole_names():
+    rule = "k8s-namespace-require-pod-security-restricted"
+    pod = workload()  # runs in namespace tradesense, which the stack does not create
+    assert run(rule, [pod], {rule: {"externalNamespaces": ["trade*"]}}) == []
+    assert "Pods run in namespace tradesense" in messages(run(rule, [pod], {rule: {"externalNamespaces": ["trade"]}}))
+    assert run(rule, [pod], {rule: {"externalNamespaces": ["tradesense-pr-*"]}})
