@@ -5,7 +5,7 @@ ServiceAccount (components/platform/review_access.py), nothing of your own crede
     python -m tools.review_kubeconfig --context do-nyc1-tradesense-staging | gh secret set REVIEW_KUBECONFIG
 
 Run it after staging's `pulumi up` has created the ServiceAccount. The token goes to stdout only:
-pipe it, do not save it. Rotation: README "Review environments".
+pipe it, do not save it. Rotation: docs/REVIEW_ENVIRONMENTS.md.
 """
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ class MigrationsConfig(Section):
 class DataStore(Section):
     image: Image
     # PVC size at creation. Later changes are ignored (the volume template is immutable):
-    # grow a volume by expanding its PVC, see README.
+    # grow a volume by expanding its PVC, see docs/DEPLOY.md.
     storage: str = Field(pattern=MEMORY_PATTERN)
     resources: Resources
 

@@ -1,4 +1,4 @@
-"""The identity CI deploys review environments with (README "Review environments"), on the stack
+"""The identity CI deploys review environments with (docs/REVIEW_ENVIRONMENTS.md), on the stack
 that hosts them (staging): a ServiceAccount that can manage namespaces `tradesense-pr-<N>` and
 what the app puts in them, and nothing else.
 
@@ -152,7 +152,7 @@ class ReviewDeployerAccess(pulumi.ComponentResource):
             opts=in_namespace,
         )
         # The token CI's kubeconfig carries (tools/review_kubeconfig.py); the token controller
-        # fills it in. Rotation: README "Review environments".
+        # fills it in. Rotation: docs/REVIEW_ENVIRONMENTS.md.
         k8s.core.v1.Secret(
             f"{name}-token",
             metadata={"name": DEPLOYER_TOKEN_SECRET, "namespace": DEPLOYER_NAMESPACE, "labels": labels,
