@@ -21,7 +21,6 @@ What is reproduced (Pulumi 3.272 / pulumi_policy 1.21):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 import json
 import re
 import sys
