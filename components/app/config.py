@@ -14,6 +14,7 @@ from pydantic import Field
 
 from components.app.quantities import CPU_PATTERN, MEMORY_PATTERN, cpu_millicores, memory_bytes
 from components.config_base import Environment, Problem, Section
+from components.organisation import IMAGE_REGISTRY
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 # Redis eviction policies (redis.conf `maxmemory-policy`).
@@ -54,11 +55,11 @@ class Image(Section):
 
 # Per-workload image sections, so a stack file can set just `image.tag`.
 class BackendImage(Image):
-    repository: str = Field("ghcr.io/tradesense/backend", pattern=REPOSITORY_PATTERN)
+    repository: str = Field(f"{IMAGE_REGISTRY}/backend", pattern=REPOSITORY_PATTERN)
 
 
 class FrontendImage(Image):
-    repository: str = Field("ghcr.io/tradesense/frontend", pattern=REPOSITORY_PATTERN)
+    repository: str = Field(f"{IMAGE_REGISTRY}/frontend", pattern=REPOSITORY_PATTERN)
 
 
 class PostgresImage(Image):
@@ -182,7 +183,7 @@ Compression = Literal["gzip", "bzip2"]
 
 class JobImage(Image):
     # Built from ops/Dockerfile: the tools the ops/ scripts call, and nothing else.
-    repository: str = Field("ghcr.io/tradesense/ops-jobs", pattern=REPOSITORY_PATTERN)
+    repository: str = Field(f"{IMAGE_REGISTRY}/ops-jobs", pattern=REPOSITORY_PATTERN)
     tag: Optional[str] = Field("1.0.0", pattern=TAG_PATTERN)
 
 

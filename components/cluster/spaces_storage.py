@@ -35,6 +35,7 @@ class SpacesObjectStorage(pulumi.ComponentResource):
     def __init__(self, name: str, args: SpacesStorageArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("tradesense:cluster:SpacesObjectStorage", name, None, opts)
         self.region = args.region
+        self._prefix = args.bucket_prefix
         self.endpoint = f"https://{args.region}.digitaloceanspaces.com"
         child = pulumi.ResourceOptions(parent=self)
         guarded = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.protect))
@@ -63,7 +64,8 @@ class SpacesObjectStorage(pulumi.ComponentResource):
     def grant(self, grant: StorageGrant, parent: Optional[pulumi.Resource] = None) -> StorageCredentials:
         key = do.SpacesKey(
             f"{self._name}-{grant.role}-key",
-            name=f"tradesense-{grant.role}",
+            # Per cluster: two stacks in one DigitalOcean account must not share key names.
+            name=f"{self._prefix}-{grant.role}",
             grants=[{"bucket": self._buckets[b].name, "permission": "read" if grant.reads_only(b) else "readwrite"}
                     for b in sorted(grant.prefixes)],
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secretKey"]),
