@@ -28,14 +28,14 @@ NAMESPACE = "tradesense"
 
 
 class TradeSenseConfig(Section):
-    environment: Environment
+    environment: Environment = Field(description="`dev`, `staging` or `prod`; prod adds rules (>= 3 nodes, a managed cluster, protection)")
     cluster: ClusterConfig
     platform: PlatformConfig = PlatformConfig()
     app: AppConfig = AppConfig()
     # Advisory `budget` policy: the estimated monthly cost (python -m tools.plan) stays under this.
-    monthly_budget_usd: Optional[float] = Field(None, ge=0)
+    monthly_budget_usd: Optional[float] = Field(None, ge=0, description="advisory `budget` policy: the plan's monthly cost estimate stays under this (USD)")
     # Set in a review stack (review/Pulumi.pr.yaml): only the app, per pull request, on staging's cluster.
-    review: Optional[ReviewConfig] = None
+    review: Optional[ReviewConfig] = Field(None, description="set only in a review stack (review/Pulumi.pr.yaml): the app alone, per pull request, on staging's cluster")
 
     def problems(self, env: Environment):
         from components.platform.autoscaling import CLUSTER_AUTOSCALER_IMAGES
