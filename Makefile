@@ -15,9 +15,9 @@ help:  ## list the targets
 
 # What the program and the offline plan need (the SDKs, pydantic, the policy pack's runtime):
 # `make plan` installs only this; the test tools come with `make test`.
-$(VENV)/.runtime: requirements.txt policies/requirements.txt
+$(VENV)/.runtime: requirements-plan.txt requirements.txt policies/requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -r policies/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-plan.txt
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.runtime requirements-dev.txt
