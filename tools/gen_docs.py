@@ -79,7 +79,7 @@ def config_md() -> str:
         "",
         BEGIN,
         "",
-        f"Generated from the config models (`components/config.py`, `components/*/config.py`, `components/review.py`).",
+        "Generated from the config models (`components/config.py`, `components/*/config.py`, `components/review.py`).",
         f"Every key lives under the `{NAMESPACE}` namespace; sections are structured config:",
         f"`pulumi config set --path '{NAMESPACE}:cluster.eks.nodes.max' 10`. Per-stack values: `Pulumi.<stack>.yaml`.",
         "",

@@ -92,7 +92,7 @@ def test_image_tag_change_updates_the_backend_and_replaces_the_migration_job(dep
     }
     steps = {s["urn"].split("::")[-1]: s for s in json.loads(result.stdout)["steps"]}
     # The Job is named after the image, and its pod template is immutable (tools.plan_diff.REPLACE_ON).
-    assert steps["tradesense-migrations-job"]["replaceReasons"] == ["metadata", "spec"]
+    assert sorted(steps["tradesense-migrations-job"]["replaceReasons"]) == ["metadata", "spec"]
 
 
 # A ForceNew argument per cloud stack, a new value, and the resource a real provider replaces.
