@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by .ci/install.d/*.sh (sourced, not run).
 apt_updated=/tmp/.tradesense-apt-updated
 apt_install() {

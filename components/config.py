@@ -28,14 +28,14 @@ NAMESPACE = "tradesense"
 
 
 class TradeSenseConfig(Section):
-    environment: Environment
+    environment: Environment = Field(description="`dev`, `staging` or `prod`; prod adds rules (>= 3 nodes, a managed cluster, protection)")
     cluster: ClusterConfig
     platform: PlatformConfig = PlatformConfig()
     app: AppConfig = AppConfig()
     # Advisory `budget` policy: the estimated monthly cost (python -m tools.plan) stays under this.
-    monthly_budget_usd: Optional[float] = Field(None, ge=0)
+    monthly_budget_usd: Optional[float] = Field(None, ge=0, description="advisory `budget` policy: the plan's monthly cost estimate stays under this (USD)")
     # Set in a review stack (review/Pulumi.pr.yaml): only the app, per pull request, on staging's cluster.
-    review: Optional[ReviewConfig] = None
+    review: Optional[ReviewConfig] = Field(None, description="set only in a review stack (review/Pulumi.pr.yaml): the app alone, per pull request, on staging's cluster")
 
     def problems(self, env: Environment):
         from components.platform.autoscaling import CLUSTER_AUTOSCALER_IMAGES
@@ -103,8 +103,11 @@ class SecretSpec:
 
     @property
     def set_command(self) -> str:
-        quote = '"' if self.example.startswith("$(") else "'"  # let the shell expand $(cat file)
-        return f"pulumi config set --secret {self.full_key} {quote}{self.example}{quote}"
+        # A file's contents go in through stdin: as an argument, a value starting with `-`
+        # (a YAML list) would be parsed as a flag by the CLI.
+        if self.example.startswith("<"):
+            return f"pulumi config set --secret {self.full_key} {self.example}"
+        return f"pulumi config set --secret {self.full_key} '{self.example}'"
 
 
 STAGING_AND_PROD = frozenset({"staging", "prod"})
@@ -114,14 +117,14 @@ SECRETS: dict[str, SecretSpec] = {
     spec.key: spec
     for spec in (
         SecretSpec("kubeconfig", "kubeconfig of an existing cluster (instead of cluster.existing.context)",
-                   example="$(cat ~/.kube/config)"),
+                   example="< ~/.kube/config"),
         SecretSpec("stripeApiKey", "Stripe secret API key for the backend", STAGING_AND_PROD, "sk_live_..."),
         SecretSpec("stripeWebhookSecret", "Stripe webhook signing secret", STAGING_AND_PROD, "whsec_..."),
         SecretSpec("sentryDsn", "Sentry DSN for backend error reporting", STAGING_AND_PROD,
                    "https://KEY@o0.ingest.sentry.io/0"),
         # Optional in dev only: without it Alertmanager routes alerts to a null receiver.
         SecretSpec("alertmanagerReceivers", "Alertmanager receivers (YAML list; see components/platform/alertmanager_config.py)",
-                   STAGING_AND_PROD, example="$(cat receivers.yaml)", check=parse_receivers,
+                   STAGING_AND_PROD, example="< receivers.yaml  # start from receivers.example.yaml", check=parse_receivers,
                    placeholder=RECEIVERS_PLACEHOLDER, env_check=check_receivers_for_env),
         # Object storage credentials where no workload identity exists (checked in _secret_problems).
         SecretSpec("backupAccessKeyId", "access key id of the dev S3-compatible endpoint (app.backups.endpoint)", example="minio"),

@@ -37,15 +37,15 @@ if TYPE_CHECKING:
 class ReviewConfig(Section):
     # The stack whose cluster and edge the review environments share: its Gateway admits routes
     # from namespaces labelled with this name (platform.reviewEnvironments on that stack).
-    of: str = Field("staging", pattern=r"^[a-z0-9-]+$")
+    of: str = Field("staging", pattern=r"^[a-z0-9-]+$", description="the stack whose cluster and Gateway the review environment uses")
     # The pull request number.
-    number: int = Field(ge=1, le=999999)
+    number: int = Field(ge=1, le=999999, description="the pull request number (names, namespace and hostnames carry it)")
     # Environments planned in one run, numbered number, number+1, ... (for measuring scale).
-    count: int = Field(1, ge=1, le=64)
+    count: int = Field(1, ge=1, le=64, description="plan this many review environments from number on (for measuring scale)")
     # Staging's shared edge: the Gateway's namespace and name, and its data-plane pod labels.
-    edge_namespace: str = "nginx-gateway"
-    gateway_name: str = "tradesense"
-    monitoring_namespace: str = "monitoring"
+    edge_namespace: str = Field("nginx-gateway", description="namespace of the parent stack's Gateway")
+    gateway_name: str = Field("tradesense", description="name of the parent stack's Gateway")
+    monitoring_namespace: str = Field("monitoring", description="namespace of the parent stack's Prometheus")
 
     def problems(self, env: Environment):
         if env == "prod":

@@ -100,3 +100,37 @@ def run_stack(
 def recordings() -> dict[str, Recording]:
     """One run per committed stack, shared by read-only tests."""
     return {stack: run_stack(stack) for stack in STACKS}
+
+
+# --- test tiers (README "Test tiers"; registered in pytest.ini, checked with --strict-markers) ---
+# By folder, then by file for the top-level modules. A file that needs a Debian or Go tool is
+# `tools`, whatever its folder: `make test-fast` (-m "unit or plan") must run on a bare venv.
+TIER_BY_FOLDER = {"e2e": "e2e", "ops": "ops", "policies": "unit", "app": "plan", "platform": "plan", "bootstrap": "plan"}
+TIER_BY_FILE = {
+    "test_observability.py": "tools",         # promtool
+    "test_alertmanager_routing.py": "tools",  # amtool
+    "test_independent_checks.py": "tools",    # checkov
+    "test_workflows.py": "tools",             # actionlint, zizmor
+    "test_docs_run.py": "tools",              # the docs' shell blocks, on the real engine
+    "test_engine_tool.py": "e2e",
+    "test_audit.py": "unit", "test_plan_diff.py": "unit", "test_mock_runtime.py": "unit", "test_smoke.py": "unit",
+    "test_restore_tool.py": "unit", "test_review_kubeconfig.py": "unit", "test_stack_files.py": "unit",
+    "test_runbook.py": "unit", "test_docs.py": "unit", "test_new_stack.py": "unit", "test_tools_cli.py": "unit",
+}
+TIERS = ("unit", "plan", "tools", "ops", "e2e")
+
+
+def tier_of(path: Path) -> str:
+    rel = path.resolve().relative_to(ROOT / "tests")
+    if rel.name in TIER_BY_FILE:
+        return TIER_BY_FILE[rel.name]
+    if len(rel.parts) > 1:
+        return TIER_BY_FOLDER[rel.parts[0]]
+    return "plan"  # a top-level module that runs the program under the mocks
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if not any(item.get_closest_marker(t) for t in TIERS):
+            item.add_marker(tier_of(Path(str(item.fspath))))

@@ -130,7 +130,7 @@ def test_missing_secrets_name_the_exact_command(stack):
         "set it with: pulumi config set --secret tradesense:sentryDsn 'https://KEY@o0.ingest.sentry.io/0'",
         f"tradesense:alertmanagerReceivers is required in {stack} (Alertmanager receivers (YAML list; see "
         "components/platform/alertmanager_config.py)); set it with: "
-        'pulumi config set --secret tradesense:alertmanagerReceivers "$(cat receivers.yaml)"',
+        "pulumi config set --secret tradesense:alertmanagerReceivers < receivers.yaml  # start from receivers.example.yaml",
     ] + ([  # staging's Gateway hosts the review environments (platform.reviewEnvironments)
         "tradesense:dns01ApiToken is required with tradesense:platform.reviewEnvironments.dns01Provider set (API token "
         "with DNS write access to the domain's zone, for cert-manager's DNS-01 solver); set it with: "

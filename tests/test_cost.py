@@ -198,3 +198,45 @@ def test_an_instance_type_without_a_price_is_flagged_not_fatal():
     assert nodes.monthly_usd == 0 and "UNPRICED" in nodes.note
     assert any("m7i.large has no price" in a for a in result.assumptions)
     assert result.total_usd == 156.48  # 277.95 - 121.47
+
+
+def _prod_with_instance_types(types: list[str]) -> dict[str, str]:
+    from tests.conftest import stack_config
+
+    return {"tradesense:cluster": stack_config("prod", {"cluster.eks.instanceTypes": types})["tradesense:cluster"]}
+
+
+def test_the_report_refuses_an_unpriced_size_naming_the_key_and_the_price_file():
+    from tools.cost import UnpricedSize
+
+    # m6i.xlarge once totalled less than t3.large because it counted as 0.
+    with pytest.raises(UnpricedSize) as info:
+        build_plan("prod", config_overrides=_prod_with_instance_types(["m6i.xlarge"]))
+    assert "aws.ec2.m6i.xlarge" in str(info.value)
+    assert "policies/tradesense_rules/cost_prices.json" in str(info.value)
+
+
+def test_a_priced_size_still_gives_a_total():
+    # The clean look-alike: the committed size, spelled through the same override path.
+    result = build_plan("prod", config_overrides=_prod_with_instance_types(["t3.large"]))
+    assert result.cost.total_usd == build_plan("prod").cost.total_usd > 0
+
+
+@pytest.mark.parametrize("command", [["tools.plan", "--stack", "prod"], ["tools.cost", "--stack", "prod"]])
+def test_plan_and_cost_exit_2_on_an_unpriced_size(tmp_path, command):
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    # A copy of the repository whose prod stack asks for a size the price table lacks.
+    copy = tmp_path / "repo"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("build", "venv", ".venv-checkov", ".git", "tests", "__pycache__"))
+    stack = copy / "Pulumi.prod.yaml"
+    stack.write_text(stack.read_text().replace("t3.large", "m6i.xlarge"))
+    assert "m6i.xlarge" in stack.read_text()
+    proc = subprocess.run([sys.executable, "-m", *command], cwd=copy, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "aws.ec2.m6i.xlarge has no price in policies/tradesense_rules/cost_prices.json" in proc.stderr
+    assert "Traceback" not in proc.stderr

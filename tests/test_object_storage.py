@@ -83,7 +83,8 @@ def test_spaces_buckets_and_keys_scoped_per_bucket(staging):
         assert bucket["acl"] == "private" and bucket["versioning"]["enabled"] is True
         assert bucket["lifecycleRules"][0]["noncurrentVersionExpiration"]["days"] == 30
     keys = {r.inputs["name"]: r.inputs["grants"] for r in staging.of_type("digitalocean:index/spacesKey:SpacesKey")}
-    assert keys["tradesense-restore-drill"] == [{"bucket": "tradesense-staging-backup", "permission": "read"}]
-    assert keys["tradesense-uploads-backup"] == [{"bucket": "tradesense-staging-backup", "permission": "readwrite"},
+    # Named per cluster: a second stack in the same DigitalOcean account gets keys of its own.
+    assert keys["tradesense-staging-restore-drill"] == [{"bucket": "tradesense-staging-backup", "permission": "read"}]
+    assert keys["tradesense-staging-uploads-backup"] == [{"bucket": "tradesense-staging-backup", "permission": "readwrite"},
                                                  {"bucket": "tradesense-staging-uploads", "permission": "read"}]
     assert not any(g["permission"] == "fullaccess" for grants in keys.values() for g in grants)

@@ -134,18 +134,18 @@ class Graph:
         back: dict[str, Optional[str]] = {}
         after = self.descendants(start_after) if start_after is not None else None
         order = self.order()
-        position = {u: i for i, u in enumerate(order)}
         for u in order:
             if after is not None and u not in after:
                 continue
             preds = [p for p in self.preds[u] if p in best]
-            # Ties go to the earliest-registered predecessor, so the printed chain is stable.
-            prev = max(preds, key=lambda p: (best[p], -position[p]), default=None)
+            # Ties go to the smallest URN: registration order under the mocks can vary between
+            # runs (outputs resolve concurrently), and docs/COST.md prints this chain.
+            prev = max(sorted(preds), key=lambda p: best[p], default=None)
             best[u] = weight(self.nodes[u]) + (best[prev] if prev else 0)
             back[u] = prev
         if not best:
             return 0.0, []
-        end = max(best, key=lambda u: best[u])
+        end = max(sorted(best), key=lambda u: best[u])
         chain = [end]
         while back[chain[-1]]:
             chain.append(back[chain[-1]])

@@ -23,11 +23,52 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
+SCRIPT_USER = "postgres"
+
+
+def _user_can_read(path: Path) -> bool:
+    """Whether the script user (as root: `postgres`) can reach `path`; a checkout under a 0700
+    home folder is not reachable by anyone else."""
+    if os.geteuid() != 0 or not path.exists():
+        return True
+    return subprocess.run(["setpriv", f"--reuid={SCRIPT_USER}", f"--regid={SCRIPT_USER}", "--init-groups", "--",
+                           "test", "-r", str(path)], capture_output=True).returncode == 0
+
+
+def _share(ops: Path, venv: Path) -> tuple[Path, Path]:
+    """ops/ and the ops venv, copied once into a world-readable folder the script user can enter.
+    The venv's scripts name their interpreter by absolute path, so their first lines are rewritten."""
+    import hashlib
+
+    digest = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    share = Path(tempfile.gettempdir()) / f"tradesense-ops-share-{os.getuid()}-{digest}"
+    stamp = share / ".copied"
+    sources = [*ops.rglob("*"), venv / "pyvenv.cfg"]
+    newest = max((p.stat().st_mtime for p in sources if p.is_file()), default=0)
+    if not stamp.exists() or stamp.stat().st_mtime < newest:
+        shutil.rmtree(share, ignore_errors=True)
+        share.mkdir(mode=0o755)
+        shutil.copytree(ops, share / "ops", symlinks=True)
+        if venv.exists():
+            shutil.copytree(venv, share / "ops-venv", symlinks=True)
+            old, new = f"#!{venv.resolve()}/".encode(), f"#!{share / 'ops-venv'}/".encode()
+            for script in (share / "ops-venv" / "bin").iterdir():
+                if script.is_file() and not script.is_symlink() and script.read_bytes().startswith(old):
+                    script.write_bytes(script.read_bytes().replace(old, new, 1))
+        for path in [share, *share.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | 0o444 | (0o111 if path.is_dir() or path.stat().st_mode & 0o100 else 0))
+        stamp.touch()
+    return share / "ops", share / "ops-venv" / "bin"
+
+
 OPS = ROOT / "ops"
 VENV_BIN = ROOT / "venv" / "bin"
 # The job image's Python tools (ops/requirements.txt) in a venv on the system Python, which the
 # unprivileged script user can execute (make test builds it).
 OPS_BIN = ROOT / "build" / "ops-venv" / "bin"
+if not _user_can_read(OPS / "lib.sh"):
+    OPS, OPS_BIN = _share(OPS, OPS_BIN.parent)
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 LOOPBACK = "127.0.0.1"
 # Fake credentials for the local S3 API; tests assert they never appear in output.
@@ -61,7 +102,7 @@ def free_port() -> int:
 def _run_as() -> list[str]:
     if os.geteuid() != 0:
         return []
-    return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"]
+    return ["setpriv", f"--reuid={SCRIPT_USER}", f"--regid={SCRIPT_USER}", "--init-groups", "--"]
 
 
 def base_env(s3_endpoint: str) -> dict[str, str]:

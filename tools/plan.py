@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from policies.tradesense_rules.cost import Estimate
 
 from tools import critical_path
-from tools.cost import estimate_recording, render_lines, support_warnings, write_cost_json
+from tools.cost import UnpricedSize, estimate_recording, render_lines, support_warnings, write_cost_json
 from tools.mock_runtime import ROOT, Recording, run_program
 from tools.plan_output import display_outputs, resource_entry, tree_lines, type_counts, write_artifacts
 from tools.stack_files import PLACEHOLDER_PREFIX, StackConfigFiles, StackFileError, read_stack
@@ -209,7 +209,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             if args.graph:
                 graph = critical_path.Graph.from_recording(result.recording)
                 critical_path.write_graph(graph, critical_path.critical_path(graph), out)
-    except (StackFileError, ConfigError, PolicyConfigError) as exc:
+    except (StackFileError, ConfigError, PolicyConfigError, UnpricedSize) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except PolicyRuntimeError as exc:

@@ -121,10 +121,17 @@ def _ignored(path: str, ignore_changes: list[str]) -> bool:
     return any(_under(path, prefix) for prefix in ignore_changes or [])
 
 
-def replace_reasons(resource_type: str, paths: list[str]) -> list[str]:
+def replace_prefixes(resource_type: str) -> tuple[str, ...]:
+    """The input paths whose change replaces a resource of this type ("" = every input). The
+    fake providers (tools/engine/fake_provider.py) diff with the same table."""
     prefixes = REPLACE_ON.get(resource_type, ())
     if resource_type.startswith("kubernetes:") and resource_type != "kubernetes:helm.sh/v3:Release":
         prefixes = _K8S_IDENTITY + prefixes
+    return prefixes
+
+
+def replace_reasons(resource_type: str, paths: list[str]) -> list[str]:
+    prefixes = replace_prefixes(resource_type)
     return [p for p in paths if any(_under(p, prefix) for prefix in prefixes)]
 
 

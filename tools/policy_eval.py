@@ -21,7 +21,6 @@ What is reproduced (Pulumi 3.272 / pulumi_policy 1.21):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 import json
 import re
 import sys
@@ -98,10 +97,14 @@ def policy_config_name(stack: str) -> str:
 
 
 def load_policy_config(stack: str, root: Path = ROOT) -> dict:
-    """policies/config/<stack>.json (review.json for a review stack), or {} when there is none."""
+    """policies/config/<stack>.json (review.json for a review stack). A missing file is an error,
+    as in the engine (`--policy-pack-config` of a missing file), never a quiet fall-back to the
+    pack's defaults (which are prod's)."""
     path = Path(root) / "policies" / "config" / f"{policy_config_name(stack)}.json"
     if not path.exists():
-        return {}
+        raise PolicyConfigError(
+            f"{path.relative_to(root)} does not exist: every stack needs its policy config "
+            f"(create it with `python -m tools new-stack {stack} --from staging`, or copy another stack's)")
     text = path.read_text()
     try:
         config = json.loads(text) if text.strip() else {}

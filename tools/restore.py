@@ -25,9 +25,10 @@ import yaml
 
 from components.app.backups import JOB_UID, SCRIPTS_CONFIGMAP, SCRIPTS_PATH
 from components.app.postgres import CLUSTER_NAME, CNPG_API, OBJECT_STORE_NAME, PLUGIN_NAME
+from components.organisation import IMAGE_REGISTRY
 from components.secure_defaults import container_security_context, pod_spec_defaults
 from tools.kube_target import WrongCluster, verified_context
-from tools.stack_files import read_stack
+from tools.stack_files import available_stacks, read_stack
 
 NAMESPACE = "tradesense"
 
@@ -105,7 +106,7 @@ def plan(args: argparse.Namespace) -> tuple[list[dict], list[list[str]]]:
     files = read_stack(args.stack)
     app = json.loads(files.config.get("tradesense:app", "{}"))
     backups = app.get("backups", {})
-    image = "{repository}:{tag}".format(**{"repository": "ghcr.io/tradesense/ops-jobs", "tag": "1.0.0", **backups.get("jobImage", {})})
+    image = "{repository}:{tag}".format(**{"repository": f"{IMAGE_REGISTRY}/ops-jobs", "tag": "1.0.0", **backups.get("jobImage", {})})
     if args.kind == "postgres":
         from components.app.config import POSTGRES_IMAGE
 
@@ -142,7 +143,7 @@ def main(argv: Optional[list[str]] = None, ask: Callable[[str], str] = input,
          run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.restore", description=__doc__.splitlines()[0])
     parser.add_argument("kind", choices=["postgres", "redis", "uploads"])
-    parser.add_argument("--stack", required=True, choices=["dev", "staging", "prod"])
+    parser.add_argument("--stack", required=True, choices=available_stacks())  # the Pulumi.<stack>.yaml files
     parser.add_argument("--target-time", help="point in time (Postgres), e.g. '2026-12-01 09:30:00+00'; default: latest")
     parser.add_argument("--name", default="postgres-restore", help="name of the NEW Cluster (Postgres)")
     parser.add_argument("--storage-class", help="storage class of the new Cluster (default: the live Cluster's)")

@@ -26,6 +26,7 @@ from typing import Optional
 
 from components.app import redis_exporter
 from components.app.workloads import BACKEND
+from components.organisation import RUNBOOK_URL  # where the `## <AlertName>` sections live
 
 WINDOW = "5m"
 ERROR_RATIO_THRESHOLD = 0.05  # the guide's 5%: a hard outage, pages at once
@@ -39,8 +40,6 @@ ERROR_BUDGET = round(1 - SLO_TARGET, 6)
 PVC_FULL_RATIO = 0.8
 DAY = 86400
 
-# Where the `## <AlertName>` sections live (docs/RUNBOOK.md in this repository).
-RUNBOOK_URL = "https://github.com/tradesense/tradesense-infra/blob/main/docs/RUNBOOK.md"
 
 # Service of the redis_exporter sidecar; Prometheus names the job after it.
 REDIS_METRICS_SERVICE = redis_exporter.SERVICE_NAME

@@ -24,7 +24,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.app.config import BackupsConfig, Compute, PostgresConfig, Resources
-from components.app.object_store import BucketAccess, bucket_access
+from components.app.object_store import bucket_access
 from components.app.placement import Placement
 from components.app.pods import ContainerSpec, PodSpec, Scratch, pod_template
 from components.app.postgres import BACKUP_PREFIX, CLUSTER_NAME

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from components.app.quantities import CPU_PATTERN, MEMORY_PATTERN, cpu_millicores, memory_bytes
 from components.config_base import Environment, Problem, Section
+from components.organisation import IMAGE_REGISTRY
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 # Redis eviction policies (redis.conf `maxmemory-policy`).
@@ -35,10 +36,10 @@ REPOSITORY_PATTERN = r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z
 
 
 class Image(Section):
-    repository: str = Field(pattern=REPOSITORY_PATTERN)
+    repository: str = Field(pattern=REPOSITORY_PATTERN, description="image repository")
     # Required in practice (see problems); optional here so the section has a default.
-    tag: Optional[str] = Field(None, pattern=TAG_PATTERN)
-    digest: Optional[str] = Field(None, pattern=r"^sha256:[a-f0-9]{64}$")
+    tag: Optional[str] = Field(None, pattern=TAG_PATTERN, description="image tag (`latest` is refused)")
+    digest: Optional[str] = Field(None, pattern=r"^sha256:[a-f0-9]{64}$", description="`sha256:...`: pins the content")
 
     def problems(self, env: Environment) -> Iterable[Problem]:
         if self.tag is None:
@@ -54,26 +55,26 @@ class Image(Section):
 
 # Per-workload image sections, so a stack file can set just `image.tag`.
 class BackendImage(Image):
-    repository: str = Field("ghcr.io/tradesense/backend", pattern=REPOSITORY_PATTERN)
+    repository: str = Field(f"{IMAGE_REGISTRY}/backend", pattern=REPOSITORY_PATTERN, description="backend image repository (registry: components/organisation.py)")
 
 
 class FrontendImage(Image):
-    repository: str = Field("ghcr.io/tradesense/frontend", pattern=REPOSITORY_PATTERN)
+    repository: str = Field(f"{IMAGE_REGISTRY}/frontend", pattern=REPOSITORY_PATTERN, description="frontend image repository (registry: components/organisation.py)")
 
 
 class PostgresImage(Image):
-    repository: str = Field(POSTGRES_IMAGE[0], pattern=REPOSITORY_PATTERN)
-    tag: Optional[str] = Field(POSTGRES_IMAGE[1], pattern=TAG_PATTERN)
+    repository: str = Field(POSTGRES_IMAGE[0], pattern=REPOSITORY_PATTERN, description="CloudNativePG PostgreSQL image")
+    tag: Optional[str] = Field(POSTGRES_IMAGE[1], pattern=TAG_PATTERN, description="PostgreSQL image tag")
 
 
 class RedisImage(Image):
-    repository: str = Field(REDIS_IMAGE[0], pattern=REPOSITORY_PATTERN)
-    tag: Optional[str] = Field(REDIS_IMAGE[1], pattern=TAG_PATTERN)
+    repository: str = Field(REDIS_IMAGE[0], pattern=REPOSITORY_PATTERN, description="Redis image")
+    tag: Optional[str] = Field(REDIS_IMAGE[1], pattern=TAG_PATTERN, description="Redis image tag")
 
 
 class Compute(Section):
-    cpu: str = Field(pattern=CPU_PATTERN)
-    memory: str = Field(pattern=MEMORY_PATTERN)
+    cpu: str = Field(pattern=CPU_PATTERN, description="CPU, e.g. `500m`")
+    memory: str = Field(pattern=MEMORY_PATTERN, description="memory, e.g. `512Mi`")
 
 
 class Resources(Section):
@@ -98,11 +99,11 @@ def _resources(req_cpu: str, req_mem: str, lim_cpu: str, lim_mem: str) -> Resour
 
 
 class Autoscaling(Section):
-    min_replicas: int = Field(1, ge=1)
-    max_replicas: int = Field(2, ge=1)
+    min_replicas: int = Field(1, ge=1, description="HPA minimum replicas")
+    max_replicas: int = Field(2, ge=1, description="HPA maximum replicas")
     # Average utilisation relative to the container's requests.
-    target_cpu_percent: int = Field(60, ge=10, le=100)
-    target_memory_percent: int = Field(80, ge=10, le=100)
+    target_cpu_percent: int = Field(60, ge=10, le=100, description="HPA CPU target (% of requests)")
+    target_memory_percent: int = Field(80, ge=10, le=100, description="HPA memory target (% of requests)")
 
     def problems(self, env: Environment) -> Iterable[Problem]:
         if self.max_replicas < self.min_replicas:
@@ -118,7 +119,7 @@ class WebWorkload(Section):
     resources: Resources
     autoscaling: Autoscaling = Autoscaling()
     # UID the container runs as; the image's files must be readable by it.
-    run_as_user: int = Field(10001, ge=1)
+    run_as_user: int = Field(10001, ge=1, description="the uid the image's files must be readable by")
 
 
 class BackendConfig(WebWorkload):
@@ -133,19 +134,19 @@ class FrontendConfig(WebWorkload):
 
 class MigrationsConfig(Section):
     # Runs in the backend image, with the backend's DATABASE_URL.
-    command: list[str] = Field(default_factory=lambda: ["alembic", "upgrade", "head"], min_length=1)
+    command: list[str] = Field(default_factory=lambda: ["alembic", "upgrade", "head"], min_length=1, description="the migration Job's command")
     # Job activeDeadlineSeconds: a hung migration fails the update instead of blocking it.
-    timeout_seconds: int = Field(900, ge=60, le=7200)
+    timeout_seconds: int = Field(900, ge=60, le=7200, description="the migration Job's deadline")
     # Retries for transient failures (the database restarting); 0 = fail on the first error.
-    backoff_limit: int = Field(1, ge=0, le=5)
+    backoff_limit: int = Field(1, ge=0, le=5, description="retries of a failed migration")
     resources: Resources = _resources("250m", "256Mi", "1000m", "1Gi")
 
 
 class DataStore(Section):
     image: Image
     # PVC size at creation. Later changes are ignored (the volume template is immutable):
-    # grow a volume by expanding its PVC, see README.
-    storage: str = Field(pattern=MEMORY_PATTERN)
+    # grow a volume by expanding its PVC, see docs/DEPLOY.md.
+    storage: str = Field(pattern=MEMORY_PATTERN, description="volume size at creation (grow it as docs/DEPLOY.md says)")
     resources: Resources
 
 
@@ -153,13 +154,13 @@ class PostgresConfig(DataStore):
     # CloudNativePG's PostgreSQL 15 operand image (minimal, Debian trixie), pinned by tag.
     image: PostgresImage = PostgresImage()
     # Instances of the CNPG Cluster: 3 in prod (one per zone), 1 elsewhere when unset.
-    instances: Optional[int] = Field(None, ge=1, le=9)
-    storage: str = Field("10Gi", pattern=MEMORY_PATTERN)
+    instances: Optional[int] = Field(None, ge=1, le=9, description="CNPG instances: 3 in prod (one per zone, a synchronous standby), 1 elsewhere")
+    storage: str = Field("10Gi", pattern=MEMORY_PATTERN, description="volume per instance (CNPG resizes online)")
     resources: Resources = _resources("500m", "1Gi", "2000m", "2Gi")
-    database: str = Field("tradesense", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
-    user: str = Field("tradesense", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    database: str = Field("tradesense", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="application database")
+    user: str = Field("tradesense", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="application user")
     # Must cover every backend pod's pool at maxReplicas, plus migrations, backups and admin.
-    max_connections: int = Field(100, ge=20, le=5000)
+    max_connections: int = Field(100, ge=20, le=5000, description="PostgreSQL max_connections")
 
     def instance_count(self, env: Environment) -> int:
         return self.instances if self.instances is not None else (3 if env == "prod" else 1)
@@ -171,10 +172,10 @@ class PostgresConfig(DataStore):
 
 class RedisConfig(DataStore):
     image: RedisImage = RedisImage()
-    storage: str = Field("2Gi", pattern=MEMORY_PATTERN)
+    storage: str = Field("2Gi", pattern=MEMORY_PATTERN, description="Redis volume (patch the PVC to grow it)")
     resources: Resources = _resources("100m", "256Mi", "500m", "512Mi")
     # The guide uses Redis as a cache (hit-rate target > 80%): evict least-recently-used keys.
-    maxmemory_policy: EvictionPolicy = "allkeys-lru"
+    maxmemory_policy: EvictionPolicy = Field("allkeys-lru", description="Redis eviction policy")
 
 
 Compression = Literal["gzip", "bzip2"]
@@ -182,34 +183,34 @@ Compression = Literal["gzip", "bzip2"]
 
 class JobImage(Image):
     # Built from ops/Dockerfile: the tools the ops/ scripts call, and nothing else.
-    repository: str = Field("ghcr.io/tradesense/ops-jobs", pattern=REPOSITORY_PATTERN)
-    tag: Optional[str] = Field("1.0.0", pattern=TAG_PATTERN)
+    repository: str = Field(f"{IMAGE_REGISTRY}/ops-jobs", pattern=REPOSITORY_PATTERN, description="ops-jobs image, built from ops/Dockerfile")
+    tag: Optional[str] = Field("1.0.0", pattern=TAG_PATTERN, description="ops-jobs image tag")
 
 
 class DrillConfig(Section):
     # Tables that must exist and hold rows in every restored backup.
-    tables: list[str] = Field(default_factory=lambda: ["alembic_version"], min_length=1)
+    tables: list[str] = Field(default_factory=lambda: ["alembic_version"], min_length=1, description="tables the weekly restore drill checks")
     # The newest restored transaction may be at most this old (daily base backup + WAL).
-    max_age_hours: int = Field(26, ge=1, le=24 * 14)
+    max_age_hours: int = Field(26, ge=1, le=24 * 14, description="the newest backup the drill accepts is at most this old")
 
 
 class BackupsConfig(Section):
     """Backups of Postgres (WAL + daily base backups), Redis and uploads to object storage."""
 
     # Only dev and review stacks may turn backups off.
-    enabled: bool = True
+    enabled: bool = Field(True, description="continuous WAL archiving and base backups; only dev and review stacks may turn it off")
     # Point-in-time recovery window: base backups and WAL older than this are deleted.
-    retention_days: int = Field(30, ge=1, le=3650)
-    wal_compression: Compression = "gzip"
-    data_compression: Compression = "gzip"
+    retention_days: int = Field(30, ge=1, le=3650, description="backup retention")
+    wal_compression: Compression = Field("gzip", description="WAL compression")
+    data_compression: Compression = Field("gzip", description="base backup compression")
     # Upper bound of the RPO when every instance is lost: a WAL segment ships at least this often.
-    archive_timeout_seconds: int = Field(300, ge=30, le=300)
+    archive_timeout_seconds: int = Field(300, ge=30, le=300, description="archive_timeout: bounds the RPO (at most 300 s)")
     # Dev only (existing clusters): an S3-compatible endpoint and its existing buckets; the key
     # pair comes from the secrets tradesense:backupAccessKeyId / backupSecretAccessKey.
-    endpoint: Optional[str] = Field(None, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?/?$")
-    region: str = "us-east-1"
-    bucket: Optional[str] = Field(None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-    uploads_bucket: Optional[str] = Field(None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    endpoint: Optional[str] = Field(None, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?/?$", description="existing clusters only: an S3-compatible endpoint (secrets backupAccessKeyId, backupSecretAccessKey)")
+    region: str = Field("us-east-1", description="region of that endpoint")
+    bucket: Optional[str] = Field(None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="existing clusters only: the backup bucket")
+    uploads_bucket: Optional[str] = Field(None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="existing clusters only: the uploads bucket")
     drill: DrillConfig = DrillConfig()
     job_image: JobImage = JobImage()
 
@@ -218,9 +219,9 @@ class BackupsConfig(Section):
 
 
 class AppConfig(Section):
-    log_level: LogLevel = "INFO"
+    log_level: LogLevel = Field("INFO", description="backend LOG_LEVEL")
     # Stripe publishable key (pk_...): public by design, so plain config, not a secret.
-    stripe_publishable_key: Optional[str] = Field(None, pattern=r"^pk_(test|live)_[A-Za-z0-9]+$")
+    stripe_publishable_key: Optional[str] = Field(None, pattern=r"^pk_(test|live)_[A-Za-z0-9]+$", description="frontend PUBLIC_STRIPE_KEY (public by design; required in staging and prod, pk_live_ in prod)")
     backend: BackendConfig = BackendConfig()
     frontend: FrontendConfig = FrontendConfig()
     migrations: MigrationsConfig = MigrationsConfig()

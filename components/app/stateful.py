@@ -8,7 +8,7 @@ deletes its PVCs. In prod the data must outlive the stack: the StatefulSet is pr
 of deleting it), the namespace is protected, and the StorageClass reclaims with Retain.
 
 The volume template is immutable in Kubernetes, so Pulumi ignores later changes to it:
-`storage` is the size at creation, and a volume grows by expanding its PVC (see README).
+`storage` is the size at creation, and a volume grows by expanding its PVC (see docs/DEPLOY.md).
 
 No PodDisruptionBudget: with one replica any budget either blocks every node drain
 (maxUnavailable 0) or allows the only pod to go (maxUnavailable 1), which is the default.

@@ -21,10 +21,10 @@ PROD_MIN_NODES = 3
 
 
 class NodeScaling(Section):
-    min: int = Field(3, ge=1)
-    max: int = Field(10, ge=1)
+    min: int = Field(3, ge=1, description="fewest nodes (prod: at least 3)")
+    max: int = Field(10, ge=1, description="most nodes the autoscaler may add")
     # Only the initial size: an autoscaler owns the live value afterwards.
-    desired: Optional[int] = Field(None, ge=1)
+    desired: Optional[int] = Field(None, ge=1, description="initial size only (an autoscaler owns the live value); default: min")
 
     def problems(self, env: Environment) -> Iterable[Problem]:
         if self.max < self.min:
@@ -61,21 +61,21 @@ EksVpcCidr = Annotated[str, AfterValidator(_cidr), AfterValidator(_eks_vpc)]
 
 
 class EksConfig(Section):
-    version: str = Field("1.35", pattern=r"^1\.\d{2}$")
-    vpc_cidr: EksVpcCidr = "10.0.0.0/16"
-    availability_zones: int = Field(3, ge=2, le=6)
+    version: str = Field("1.35", pattern=r"^1\.\d{2}$", description="Kubernetes minor version (cluster-autoscaler is pinned per minor); bump it before EKS standard support ends")
+    vpc_cidr: EksVpcCidr = Field("10.0.0.0/16", description="VPC CIDR (/16 to /20); private subnets take the first slots, public ones start halfway")
+    availability_zones: int = Field(3, ge=2, le=6, description="zones the VPC and nodes span (2 to 6)")
     # None means: one NAT gateway per AZ in prod, a single shared one elsewhere.
-    nat_gateways: Optional[Literal["single", "per-az"]] = None
-    instance_types: list[str] = Field(default_factory=lambda: ["t3.large"], min_length=1)
-    disk_size_gb: int = Field(50, ge=20, le=16384)
+    nat_gateways: Optional[Literal["single", "per-az"]] = Field(None, description="`single` or `per-az`; default per-az in prod, single elsewhere")
+    instance_types: list[str] = Field(default_factory=lambda: ["t3.large"], min_length=1, description="node instance types (the first is priced: policies/tradesense_rules/cost_prices.json)")
+    disk_size_gb: int = Field(50, ge=20, le=16384, description="encrypted gp3 root volume per node (GB)")
     nodes: NodeScaling = NodeScaling()
     # The private endpoint is always on. The public one is open only to these CIDRs (CI runners,
     # VPN egress), or off entirely with privateOnly, for deployers that run inside the VPC.
-    public_access_cidrs: list[Cidr] = Field(default_factory=list)
-    private_only: bool = False
+    public_access_cidrs: list[Cidr] = Field(default_factory=list, description="networks `pulumi up` runs from (CI runners, VPN egress); required unless privateOnly; the private endpoint is always on")
+    private_only: bool = Field(False, description="public API endpoint off: run pulumi from inside the VPC")
     # IAM principal ARNs granted cluster-admin through EKS access entries.
-    admins: list[str] = Field(default_factory=list)
-    log_retention_days: int = 90
+    admins: list[str] = Field(default_factory=list, description="IAM principal ARNs given cluster-admin access entries (at least one; no implicit creator admin)")
+    log_retention_days: int = Field(90, description="control-plane log retention (a CloudWatch Logs value)")
 
     @field_validator("admins")
     @classmethod
@@ -94,37 +94,37 @@ class EksConfig(Section):
 
 
 class MaintenanceWindow(Section):
-    day: Weekday = "saturday"
-    start_time: str = Field("02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    day: Weekday = Field("saturday", description="weekday of the DOKS maintenance window")
+    start_time: str = Field("02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="start of the window (HH:MM, UTC)")
 
 
 class DoksConfig(Section):
     # Newest DigitalOcean release whose slug starts with this prefix.
-    version_prefix: str = Field("1.35.", pattern=r"^1\.\d{2}\.$")
-    size: str = "s-2vcpu-4gb"
+    version_prefix: str = Field("1.35.", pattern=r"^1\.\d{2}\.$", description="newest DOKS release with this prefix (auto-upgrade moves patches; bump it for a minor upgrade)")
+    size: str = Field("s-2vcpu-4gb", description="droplet size of the nodes (priced in cost_prices.json)")
     nodes: NodeScaling = NodeScaling()
-    ha: bool = False
-    vpc_cidr: Cidr = "10.20.0.0/16"
+    ha: bool = Field(False, description="highly available control plane")
+    vpc_cidr: Cidr = Field("10.20.0.0/16", description="VPC range")
     # When set, the control-plane firewall admits only these addresses (CI runners, VPN egress).
-    api_allowed_cidrs: list[Cidr] = Field(default_factory=list)
+    api_allowed_cidrs: list[Cidr] = Field(default_factory=list, description="when set, the control-plane firewall admits only these networks")
     maintenance: MaintenanceWindow = MaintenanceWindow()
 
 
 class ExistingConfig(Section):
     # kubeconfig context to use; alternatively set the secret `tradesense:kubeconfig`.
-    context: Optional[str] = None
-    storage_class: str = "standard"
+    context: Optional[str] = Field(None, description="kubeconfig context (or set the secret tradesense:kubeconfig)")
+    storage_class: str = Field("standard", description="storage class for volumes")
     # kind and minikube ship no metrics-server; the platform installs one when False.
-    has_metrics_server: bool = False
+    has_metrics_server: bool = Field(False, description="whether the cluster already runs metrics-server (else the platform installs it)")
     # Only for a local kind/minikube whose kubelets serve self-signed certificates: the platform's
     # metrics-server then skips kubelet certificate checks (--kubelet-insecure-tls).
-    kubelet_insecure_tls: bool = False
+    kubelet_insecure_tls: bool = Field(False, description="only for a local kind/minikube whose kubelets serve self-signed certificates: metrics-server skips their verification")
 
 
 class ClusterConfig(Section):
-    cloud: Cloud
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
-    region: Optional[str] = None
+    cloud: Cloud = Field(description="`eks`, `doks` or `existing`")
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$", description="cluster name (lowercase, digits, dashes); also prefixes its buckets and keys")
+    region: Optional[str] = Field(None, description="cloud region, e.g. `us-east-1` or `nyc1` (required for eks and doks)")
     eks: EksConfig = EksConfig()
     doks: DoksConfig = DoksConfig()
     existing: ExistingConfig = ExistingConfig()

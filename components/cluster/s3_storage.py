@@ -13,7 +13,7 @@ only its own prefixes, read-only where reading is enough. No IAM user or access 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Optional
 
 import pulumi

@@ -1,6 +1,6 @@
 """Every chart the platform installs, pinned, and the one way this program installs a chart.
 
-Versions were checked against the projects' release notes and compatibility tables (README,
+Versions were checked against the projects' release notes and compatibility tables (docs/CHARTS.md,
 "Platform charts"). Upgrading a chart is a one-line change here plus its upgrade notes. An
 OCI chart has no repository: Helm takes it by its full oci:// reference instead.
 """

@@ -38,11 +38,11 @@ def size_bytes(quantity: str) -> int:
 
 class MonitoringConfig(Section):
     # How long Prometheus keeps samples, and the size cap that wins first.
-    retention: str = Field("15d", pattern=RETENTION_PATTERN)
-    retention_size: str = Field("40GB", pattern=RETENTION_SIZE_PATTERN)
+    retention: str = Field("15d", pattern=RETENTION_PATTERN, description="Prometheus retention time")
+    retention_size: str = Field("40GB", pattern=RETENTION_SIZE_PATTERN, description="Prometheus retention size (at most 85% of storageSize)")
     # The Prometheus PersistentVolumeClaim (on the cluster's storage class).
-    storage_size: str = Field("50Gi", pattern=STORAGE_PATTERN)
-    alertmanager_storage_size: str = Field("2Gi", pattern=STORAGE_PATTERN)
+    storage_size: str = Field("50Gi", pattern=STORAGE_PATTERN, description="Prometheus volume")
+    alertmanager_storage_size: str = Field("2Gi", pattern=STORAGE_PATTERN, description="Alertmanager volume")
 
     def problems(self, env: Environment) -> Iterable[Problem]:
         limit = size_bytes(self.storage_size) * RETENTION_SHARE_OF_VOLUME
@@ -59,27 +59,26 @@ class ReviewEnvironmentsConfig(Section):
 
     # The DNS provider hosting <domain>'s zone: Let's Encrypt issues a wildcard certificate only
     # through DNS-01. Its API token is the secret tradesense:dns01ApiToken.
-    dns01_provider: Optional[Dns01Provider] = None
-    # At most this many review environments at once (a ResourceQuota on their ServiceAccounts,
-    # components/platform/review_slots.py).
-    max_environments: int = Field(8, ge=1, le=50)
+    dns01_provider: Optional[Dns01Provider] = Field(None, description="`digitalocean` or `cloudflare`: the DNS provider of the domain's zone, for the review wildcard certificate (needs the secret tradesense:dns01ApiToken)")
+    # A ResourceQuota on the review ServiceAccounts enforces it (components/platform/review_slots.py).
+    max_environments: int = Field(8, ge=1, le=50, description="At most this many review environments at once (the API server refuses the next slot)")
 
 
 class PlatformConfig(Section):
     # Apex domain; the platform serves it, www.<domain> and api.<domain>.
-    domain: Optional[str] = Field(None, pattern=DOMAIN_PATTERN, max_length=200)
+    domain: Optional[str] = Field(None, pattern=DOMAIN_PATTERN, max_length=200, description="apex domain; the stack serves it, `www.` and `api.` (required)")
     # Let's Encrypt ACME account contact (account and policy notices; Let's Encrypt stopped expiry
     # emails in 2025, so expiry is the monitoring's job). Required unless the issuer is selfsigned.
-    acme_email: Optional[str] = Field(None, pattern=EMAIL_PATTERN)
+    acme_email: Optional[str] = Field(None, pattern=EMAIL_PATTERN, description="Let's Encrypt account email (required unless self-signed)")
     # Which issuer signs the stack's certificate; default: selfsigned in dev, letsencrypt-prod elsewhere.
-    issuer: Optional[IssuerName] = None
-    edge: EdgeKind = "gateway-api"
+    issuer: Optional[IssuerName] = Field(None, description="`selfsigned`, `letsencrypt-staging` or `letsencrypt-prod`; default selfsigned in dev, letsencrypt-prod elsewhere (required in prod)")
+    edge: EdgeKind = Field("gateway-api", description="`gateway-api` (NGINX Gateway Fabric) or `ingress-nginx` (retired upstream in March 2026)")
     # NodePort is for local clusters without a load-balancer implementation.
-    edge_service_type: ServiceType = "LoadBalancer"
-    edge_replicas: int = Field(2, ge=1, le=20)
+    edge_service_type: ServiceType = Field("LoadBalancer", description="`LoadBalancer`, or `NodePort` in dev only")
+    edge_replicas: int = Field(2, ge=1, le=20, description="edge replicas (at least 2 in prod)")
     monitoring: MonitoringConfig = MonitoringConfig()
     # Set on the stack whose cluster hosts review environments (staging).
-    review_environments: Optional[ReviewEnvironmentsConfig] = None
+    review_environments: Optional[ReviewEnvironmentsConfig] = Field(None, description="set on the stack whose Gateway hosts review environments (staging)")
 
     def problems(self, env: Environment) -> Iterable[Problem]:
         if self.domain is None:

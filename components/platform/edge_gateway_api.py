@@ -152,7 +152,7 @@ class GatewayApiEdge(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.crds, self.controller]),
         )
 
-        redirect = k8s.apiextensions.CustomResource(
+        k8s.apiextensions.CustomResource(  # the HTTP-to-HTTPS redirect; nothing refers to it
             f"{name}-https-redirect",
             api_version=GATEWAY_API_GROUP,
             kind="HTTPRoute",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.app.conftest import stack_app_settings, stack_domain
-from tests.app.k8s import env_of, mounted_secret_key, named, objects, only_container
+from tests.app.k8s import env_of, named, objects, only_container
 from tests.conftest import STACKS
 
 GUIDE_RESOURCES = {

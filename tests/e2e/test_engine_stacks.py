@@ -91,7 +91,40 @@ def test_image_tag_change_updates_the_backend_and_replaces_the_migration_job(dep
         ("replace", "tradesense-migrations-job"),
     }
     steps = {s["urn"].split("::")[-1]: s for s in json.loads(result.stdout)["steps"]}
-    assert steps["tradesense-migrations-job"]["replaceReasons"] == ["metadata"]  # the Job is named after the image
+    # The Job is named after the image, and its pod template is immutable (tools.plan_diff.REPLACE_ON).
+    assert sorted(steps["tradesense-migrations-job"]["replaceReasons"]) == ["metadata", "spec"]
+
+
+# A ForceNew argument per cloud stack, a new value, and the resource a real provider replaces.
+REPLACING = {
+    "prod": ("cluster.eks.instanceTypes[0]", "t3.xlarge", "aws:eks/nodeGroup:NodeGroup", "instanceTypes"),
+    "staging": ("cluster.doks.size", "s-4vcpu-8gb", "digitalocean:index/kubernetesCluster:KubernetesCluster", "nodePool"),
+}
+
+
+def test_a_force_new_change_previews_as_the_replacement_plan_diff_predicts(deployed):
+    from tools.plan_diff import replace_prefixes
+
+    if deployed.stack not in REPLACING:
+        pytest.skip("dev adopts an existing cluster: no cloud resource to replace")
+    key, value, typ, field = REPLACING[deployed.stack]
+    committed = deployed.stack_file.read_text()
+    deployed.pulumi("config", "set", "--path", f"tradesense:{key}", value)
+    try:
+        result = deployed.pulumi("preview", "--json", check=False)
+    finally:
+        deployed.stack_file.write_text(committed)  # secrets included: the file is the whole config
+    if deployed.stack == "prod":
+        # prod protects its node group: the engine refuses the replacement already in preview.
+        assert result.code != 0 and "protect" in result.output, str(result)
+        return
+    assert result.code == 0, str(result)
+    steps = [s for s in json.loads(result.stdout)["steps"] if s["urn"].split("::")[-2].split("$")[-1] == typ]
+    assert [s["op"] for s in steps] == ["replace"], [s["op"] for s in steps]
+    assert field in steps[0]["replaceReasons"]
+    assert set(steps[0]["replaceReasons"]) <= {p.split(".")[0] for p in replace_prefixes(typ)}
+    # Put back: the next tests see the committed stack again.
+    assert deployed.pulumi("preview", "--expect-no-changes", check=False).code == 0
 
 
 def _committed_tag(stack: str) -> str:
@@ -182,7 +215,10 @@ def test_drift_in_the_fake_cloud_is_found_by_a_refreshing_preview(deployed):
     urn, result = _drift_preview(deployed, typ, path, 99 if path[-1] != "data" else {"drifted": "by hand"})
     assert result.code != 0, str(result)
     assert "no changes were expected" in result.output
-    assert preview_steps(result) == {("update", urn.split("::")[-1])}
+    # pulumi-kubernetes replaces a ConfigMap whose data changed (tools.plan_diff.REPLACE_ON); the
+    # node-pool bounds are updated in place.
+    expected = "replace" if deployed.stack == "dev" else "update"
+    assert preview_steps(result) == {(expected, urn.split("::")[-1])}
 
 
 def test_destroy(deployed):

@@ -3,9 +3,7 @@ real redis-server and a local S3 API; failures exit non-zero and never move a LA
 
 from __future__ import annotations
 
-import hashlib
 import socket
-import subprocess
 import threading
 
 import pytest

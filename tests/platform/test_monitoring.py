@@ -128,7 +128,7 @@ def test_staging_and_prod_refuse_to_run_without_receivers(stack):
     assert [p for p in info.value.problems if RECEIVERS_KEY in p] == [
         f"{RECEIVERS_KEY} is required in {stack} (Alertmanager receivers (YAML list; see "
         "components/platform/alertmanager_config.py)); set it with: "
-        f'pulumi config set --secret {RECEIVERS_KEY} "$(cat receivers.yaml)"'
+        f"pulumi config set --secret {RECEIVERS_KEY} < receivers.yaml  # start from receivers.example.yaml"
     ]
     assert recording.resources == []
 
@@ -161,7 +161,7 @@ def test_malformed_receivers_fail_naming_the_key_without_echoing_it():
         run_platform("prod", extra_config={RECEIVERS_KEY: bad}, recording=recording)
     assert info.value.problems == [
         f"{RECEIVERS_KEY} entry 0 must be a mapping with a 'name'; set it with: "
-        f'pulumi config set --secret {RECEIVERS_KEY} "$(cat receivers.yaml)"'
+        f"pulumi config set --secret {RECEIVERS_KEY} < receivers.yaml  # start from receivers.example.yaml"
     ]
     assert "SECRETVALUE" not in str(info.value)
     assert recording.resources == []

@@ -87,7 +87,9 @@ def test_invalid_config_is_rejected_like_the_engine(config, expected):
 
 
 def test_load_policy_config(tmp_path: Path):
-    assert load_policy_config("nope", tmp_path) == {}
+    # A missing file is an error naming it (the engine refuses too), not prod's defaults.
+    with pytest.raises(PolicyConfigError, match=r"policies/config/nope.json does not exist.*new-stack nope"):
+        load_policy_config("nope", tmp_path)
     (tmp_path / "policies" / "config").mkdir(parents=True)
     (tmp_path / "policies" / "config" / "qa.json").write_text(json.dumps({"all": "advisory"}))
     assert load_policy_config("qa", tmp_path) == {"all": "advisory"}

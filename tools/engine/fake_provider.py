@@ -43,12 +43,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tools import computed_outputs  # noqa: E402
+from tools.plan_diff import replace_prefixes  # noqa: E402
 
 SECRET_SIG, SECRET_MARK = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 KUBERNETES_VERSION = os.environ.get("TRADESENSE_FAKE_KUBERNETES_VERSION", "1.35.0")
-# What the real Kubernetes provider replaces on (the object's identity); other changes update.
-K8S_REPLACE_KEYS = ("metadata.name", "metadata.namespace")
 
 
 def pinned_version(package: str) -> str:
@@ -130,10 +129,18 @@ def reveal_shallow(value: Any) -> Any:
     return value.get("value") if is_secret(value) else value
 
 
+def resource_type(urn: str) -> str:
+    """`urn:pulumi:stack::project::parent$type::name` -> `type`."""
+    return urn.split("::")[2].split("$")[-1]
+
+
 def get_path(obj: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         obj = obj.get(part) if isinstance(obj, dict) else None
     return obj
+
+
+REPLACED = "replaced-by-create-before-delete:"
 
 
 class FakeCloud:
@@ -159,8 +166,17 @@ class FakeCloud:
     def get(self, urn: str) -> Optional[dict]:
         return self._update(lambda records: copy.deepcopy(records.get(urn)))
 
+    def create(self, urn: str, rid: str, outputs: dict) -> None:
+        """A create for a URN that exists is a replacement (create before delete): the old
+        record waits under REPLACED for the engine's Delete of it."""
+        def change(records: dict) -> None:
+            if urn in records:
+                records[REPLACED + urn] = records[urn]
+            records[urn] = {"id": rid, "outputs": hide_secrets(outputs)}
+        self._update(change)
+
     def delete(self, urn: str) -> None:
-        self._update(lambda records: records.pop(urn, None))
+        self._update(lambda records: records.pop(REPLACED + urn, None) or records.pop(urn, None))
 
 
 def _config_group_objects(inputs: dict) -> list[dict]:
@@ -261,11 +277,14 @@ class FakeProvider(ProviderServicer):
         news = to_dict(request.news)
         olds_r, news_r = reveal(olds), reveal(news)
         changed = sorted(k for k in set(olds) | set(news) if k != "__defaults" and self._differs(olds.get(k), news.get(k)))
+        # Replace on what tools.plan_diff replaces on (the providers' ForceNew and immutable
+        # fields), so a preview shows the replacement a real provider would.
         replaces = []
-        if self.package == "kubernetes":
-            for key in K8S_REPLACE_KEYS:
-                if has_unknown(get_path(news, key)) or get_path(olds_r, key) != get_path(news_r, key):
-                    replaces.append(key.split(".")[0])
+        for prefix in replace_prefixes(resource_type(request.urn)):
+            if prefix == "":
+                replaces.extend(changed)
+            elif has_unknown(get_path(news, prefix)) or get_path(olds_r, prefix) != get_path(news_r, prefix):
+                replaces.append(prefix.split(".")[0])
         replaces = sorted(set(replaces) & set(changed))
         detailed = {
             k: proto.PropertyDiff(kind=proto.PropertyDiff.UPDATE_REPLACE if k in replaces else proto.PropertyDiff.UPDATE, inputDiff=True)
@@ -304,7 +323,7 @@ class FakeProvider(ProviderServicer):
             # Like a real provider: what the cloud computes is unknown until it exists.
             return proto.CreateResponse(id="", properties=to_struct(inputs))
         rid, outputs = self._outputs(request, inputs)
-        self.cloud.put(request.urn, rid, outputs)
+        self.cloud.create(request.urn, rid, outputs)
         return proto.CreateResponse(id=rid, properties=to_struct(outputs))
 
     async def Update(self, request, context):
