@@ -13,7 +13,7 @@ from typing import Any, Iterator, Optional
 
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy
 
-from ._util import MANDATORY, as_list, get, known_list, label, schema, skip_unknown
+from ._util import MANDATORY, as_list, get, known_list, schema, skip_unknown
 
 INLINE_TYPES = {"aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"}
 RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"

@@ -4,6 +4,7 @@ temporary copy of the project; nothing is deployed."""
 
 from __future__ import annotations
 
+import pytest
 
 from tests.conftest import TEST_SECRETS
 from tests.e2e.harness import Project, require_engine
