@@ -219,10 +219,18 @@ class SecretScan:
         if not secret and isinstance(label, str) and isinstance(value, str) and self._credential_name(label, value):
             self.hit(f"a literal value under a credential-like name ({_name_kind(label)})", (path, ".value"), urn)
             self.remember(value)
+        marker = node.get(SECRET_SIG) == SECRET_MARK
         for index, (child_key, child) in enumerate(node.items()):
-            segment = _segment(child_key, index)
+            if marker and child_key in (SECRET_SIG, "ciphertext", "plaintext"):
+                if child_key == SECRET_SIG:
+                    continue
+                segment = "." + child_key
+            else:
+                # Inside secret content a key may itself be secret: shown by position, and
+                # remembered unless it is short enough to be a plain word (`password`).
+                segment = "{key #%d}" % index if secret else _segment(child_key, index)
             if isinstance(child_key, str):
-                if secret:
+                if secret and len(child_key) >= 12 and not (marker and child_key in ("ciphertext", "plaintext")):
                     self.remember(child_key)
                 for kind, match in shapes_in(child_key):
                     self.hit(f"{kind}-shaped property key", (path, segment), urn)

@@ -95,7 +95,9 @@ def url_userinfo(text: str) -> Iterator[tuple[str, list[str]]]:
 def pack_credential(text: str) -> Optional[str]:
     """The policy pack's literal-credential verdict (token formats and credential URL query
     parameters), so the audit never misses what the pack would flag in an env var."""
-    return literal_credential(text)
+    what = literal_credential(text)
+    # URL userinfo is judged by url_userinfo above, which knows references (`$(VAR)`) and masks.
+    return None if what == "a URL with an embedded password" else what
 
 
 # --- key names ----------------------------------------------------------------------------------
