@@ -36,7 +36,7 @@ SHAPES: list[tuple[str, re.Pattern]] = [
     ("PagerDuty key", re.compile(r"https://events\.pagerduty\.com/(?:integration|x-ere)/[a-z0-9]{32}")),
     ("private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")),
     ("JWT", re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{8,}")),
-    ("Sentry DSN", re.compile(r"(?i)[a-z][a-z0-9+.-]*://[0-9a-f]{32}(?::[0-9a-f]{32})?@[^/\s\"']+/\d+")),
+    ("Sentry DSN", re.compile(r"(?i)(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://[0-9a-f]{32}(?::[0-9a-f]{32})?@[^/\s\"']+/\d+")),
     ("Google API key", re.compile(r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])")),
     ("npm token", re.compile(r"(?<![A-Za-z0-9])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])")),
     ("Pulumi access token", re.compile(r"(?<![A-Za-z0-9])pul-[a-f0-9]{40}(?![a-f0-9])")),
@@ -45,7 +45,9 @@ SHAPES: list[tuple[str, re.Pattern]] = [
 # One alternation of every shape: the scrubber masks any of them in printed text.
 ANY_SHAPE = re.compile("|".join(f"(?:{p.pattern.removeprefix('(?i)')})" for _, p in SHAPES), re.IGNORECASE)
 
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# The lookbehind starts a scheme only at its first letter: without it a long run of letters is
+# re-scanned from every position (quadratic in the run).
+_SCHEME = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://")
 _URL_END = re.compile(r"[\s\"'<>`]")
 _PORT_PATH = re.compile(r"^\d{1,5}(?:/|$)")
 _REFERENCE = re.compile(r"^\s*(?:\$\(.*\)|\$\{.*\}|\{\{.*\}\}|%\(.*\)s|<[^<>]*>|\[secret\]|\*+|x{3,}|redacted|REDACTED|\$[A-Z_][A-Z0-9_]*)\s*$", re.DOTALL)
