@@ -18,6 +18,9 @@ from tools.mock_runtime import SECRET_MARK, SECRET_SIG, Recording, is_secret
 from tools.stack_files import read_stack
 
 STAMP = "2026-12-01T07:00:00.000000Z"
+# Outputs the provider SDKs mark with additional_secret_outputs (the engine stores them as
+# secrets; the mock recording does not see resource options of computed outputs).
+SECRET_OUTPUTS = {"digitalocean:index/spacesKey:SpacesKey": ("secretKey",)}
 PINS = {"aws": "7.51.1", "kubernetes": "4.34.2", "digitalocean": "4.84.1", "random": "4.21.4"}
 
 
@@ -72,6 +75,10 @@ def build_export(recording: Recording, project: str = "tradesense", show_secrets
         if r.type.startswith("pulumi:providers:"):
             entry["inputs"].setdefault("version", PINS.get(r.type.split(":")[2], "1.0.0"))
         entry["outputs"] = encode(r.outputs, show_secrets)
+        for key in SECRET_OUTPUTS.get(r.type, ()):
+            if key in entry["outputs"] and not (isinstance(entry["outputs"][key], dict) and SECRET_SIG in entry["outputs"][key]):
+                entry["outputs"][key] = _secret(entry["outputs"][key], show_secrets)
+                entry["additionalSecretOutputs"] = sorted(set(entry.get("additionalSecretOutputs", [])) | {key})
         entry["parent"] = r.parent or stack_urn
         if r.protect:
             entry["protect"] = True

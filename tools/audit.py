@@ -1,244 +1,120 @@
 """Audit a `pulumi stack export`: inventory, policy verdicts, plaintext secrets, protection.
 
-    pulumi stack export -s prod > prod.json
-    python -m tools.audit prod.json [--format md|json] [--policy-config FILE]
+    pulumi stack export -s prod --file prod.json
+    python -m tools.audit prod.json --stack prod [--format md|json] [--policy-config FILE]
 
-Input follows `sdk/go/common/apitype/core.go` (UntypedDeployment, DeploymentV3, ResourceV3),
-not the published JSON schema, which is out of date. Deployment version 3, and version 4 (the
-one that declares `features`), are accepted; anything else exits 2 with the reason.
+Input follows `sdk/go/common/apitype/core.go` at the pinned CLI (tools/audit_export.py), not
+the published JSON schema, which is out of date. Versions 3 and 4 are read; anything else, a
+wrong field type, nesting deeper than 256 levels or a file over --max-bytes exits 2.
+
+The stack is the explicit --stack (one of the Pulumi.<stack>.yaml stacks), never the name in
+the URNs: its enforcement config is policies/config/<stack>.json (or --policy-config FILE), and
+a URN that names another stack is a mandatory finding.
 
 The report holds:
 - an inventory by type and by provider (package and version);
 - the policy pack (tools/policy_eval.py, the same evaluation as the offline plan) over every
-  resource's inputs, plus the stack rules over outputs; the policy config is FILE, else
-  policies/config/<stack>.json for the stack named in the URNs;
-- plaintext secrets: values exported with `--show-secrets` (`{sig, plaintext}`), Kubernetes
-  Secret data that is not wrapped as a secret, credential-shaped strings anywhere;
+  resource's inputs, plus the stack rules over outputs; a rule that raises is a mandatory
+  finding, never a pass;
+- plaintext secrets anywhere in the document (tools/audit_scan.py, docs/AUDIT.md);
 - protect and retainOnDelete of every stateful resource;
-- pending operations (an interrupted update: `pulumi cancel`/`pulumi refresh` before the next up);
-- provider versions against the pins in requirements.txt.
+- pending operations, resource state flags, provider versions against requirements.txt.
 
-Exit codes: 0 clean (advisory findings allowed), 1 a mandatory finding or a plaintext secret,
-2 bad input. No secret value is ever printed: findings name paths and kinds, never values, and
-the policy rules' messages are scrubbed of every secret value the scan found.
+Nothing printed carries a secret: every string of the report, keys included, and then the whole
+output and any error message pass through one scrubber (tools/audit_scrub.py) that masks every
+value the scan found, in its encoded forms too, and every credential-shaped substring.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import re
 import sys
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 from policies.tradesense_rules.stack import STATEFUL_TYPES
+from tools.audit_export import MAX_BYTES, ExportError, read, validate
+from tools.audit_scan import SecretScan
+from tools.audit_scrub import Scrubber
 from tools.mock_runtime import ROOT, SECRET_MARK, SECRET_SIG, Resource
 from tools.plan_output import SECRET
+from tools.stack_files import available_stacks
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-VERSIONS = (3, 4)
 STATEFUL = set(STATEFUL_TYPES)
-K8S_SECRET = "kubernetes:core/v1:Secret"
-MIN_SECRET_CHARS = 6  # shorter strings (user names, "true") are not scrubbed from rule messages
-# Credential shapes (documented token formats); a match is reported by kind and path only.
-CREDENTIAL_PATTERNS = {
-    "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    "private key": re.compile(r"-----BEGIN (?:RSA |EC |OPENSSH |DSA |ENCRYPTED )?PRIVATE KEY-----"),
-    "Stripe secret key": re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}"),
-    "Stripe webhook secret": re.compile(r"\bwhsec_[0-9A-Za-z]{16,}"),
-    "GitHub token": re.compile(r"\b(?:gh[pousr]_[0-9A-Za-z]{36}|github_pat_[0-9A-Za-z_]{40,})"),
-    "DigitalOcean token": re.compile(r"\bdo[por]_v1_[0-9a-f]{64}\b"),
-    "Slack token": re.compile(r"\bxox[abprs]-[0-9A-Za-z-]{10,}"),
-    "Sentry DSN key": re.compile(r"https://[0-9a-f]{32}@[\w.-]*sentry\.io"),
-    # `user:pass@host`, but not a reference the consumer expands (`$(VAR)`, `${VAR}`, `{{ x }}`).
-    "password in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]*:(?![$%{])[^/\s@]{3,}@[\w.-]+"),
-}
+EXIT_CODES = """exit codes:
+  0  clean: no mandatory finding (advisory findings allowed)
+  1  a mandatory finding: a plaintext secret, a mandatory policy violation, a rule that raised,
+     a URN of another stack, a pending operation, a scan that could not finish
+  2  usage or input error: unknown --stack, unreadable or malformed export (not JSON, wrong
+     version or field type, too deep, too large), invalid policy config; nothing is audited"""
 
-
-class ExportError(ValueError):
-    """The input is not a `pulumi stack export` document this tool understands."""
+__all__ = ["audit", "audit_with_scrubber", "main", "SECRET_MARK", "SECRET_SIG", "ExportError"]
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # policy | plaintext-secret | pending-operation | provider-version | state
+    kind: str  # plaintext-secret | policy | rule-error | stack | pending-operation | state | provider-version | scan-incomplete
     severity: str  # mandatory | advisory
     message: str
     urn: Optional[str] = None
 
 
-# --- reading the export -------------------------------------------------------------------------
+def stack_of(urn: str) -> Optional[str]:
+    """`urn:pulumi:<stack>::<project>::...` -> stack; None when `urn` is not a Pulumi URN."""
+    if not urn.startswith("urn:pulumi:") or "::" not in urn:
+        return None
+    return urn[len("urn:pulumi:"):].split("::", 1)[0]
 
 
-def load_export(path: Path) -> dict:
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise ExportError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ExportError(f"{path} is not JSON ({exc.msg} at line {exc.lineno}): pass the output of `pulumi stack export`") from None
-    return validate_export(doc, str(path))
-
-
-def validate_export(doc: Any, where: str = "export") -> dict:
-    if not isinstance(doc, dict):
-        raise ExportError(f"{where}: expected a JSON object with 'version' and 'deployment'")
-    version = doc.get("version")
-    if "version" not in doc:
-        raise ExportError(f"{where}: missing field 'version' (a `pulumi stack export` document has version 3 or 4)")
-    if isinstance(version, bool) or version not in VERSIONS:
-        raise ExportError(f"{where}: unknown deployment version {version!r}; this auditor reads versions 3 and 4 (sdk/go/common/apitype)")
-    features = doc.get("features", [])
-    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
-        raise ExportError(f"{where}: 'features' must be a list of strings")
-    deployment = doc.get("deployment")
-    if not isinstance(deployment, dict):
-        raise ExportError(f"{where}: missing field 'deployment' (an object)")
-    if not isinstance(deployment.get("manifest"), dict):
-        raise ExportError(f"{where}: missing field 'deployment.manifest'")
-    for key in ("resources", "pending_operations"):
-        if not isinstance(deployment.get(key, []), list):
-            raise ExportError(f"{where}: 'deployment.{key}' must be a list")
-    for index, resource in enumerate(deployment.get("resources", [])):
-        missing = [k for k in ("urn", "type", "custom") if not isinstance(resource, dict) or k not in resource]
-        if missing:
-            raise ExportError(f"{where}: deployment.resources[{index}] is missing {', '.join(missing)}")
-    for index, op in enumerate(deployment.get("pending_operations", [])):
-        if not isinstance(op, dict) or not isinstance(op.get("resource"), dict) or "type" not in op:
-            raise ExportError(f"{where}: deployment.pending_operations[{index}] needs 'resource' and 'type'")
-    return doc
-
-
-def stack_of(urn: str) -> str:
-    """`urn:pulumi:<stack>::<project>::...` -> stack."""
-    return urn.split("::", 1)[0].split(":", 2)[-1] if urn.startswith("urn:pulumi:") else ""
-
-
-# --- secrets ------------------------------------------------------------------------------------
-
-
-def _is_export_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_MARK
+# --- export values as the analyzer sees them ------------------------------------------------------
 
 
 def to_policy_value(value: Any) -> Any:
     """Export values as the analyzer receives them: a secret stays a secret (its plaintext when
-    exported with --show-secrets, a stand-in when only the ciphertext is there)."""
-    if _is_export_secret(value):
-        inner = SECRET
-        if isinstance(value.get("plaintext"), str):
-            try:
-                inner = json.loads(value["plaintext"])
-            except json.JSONDecodeError:
-                inner = value["plaintext"]
-        return {SECRET_SIG: SECRET_MARK, "value": to_policy_value(inner)}
-    if isinstance(value, dict):
-        return {k: to_policy_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_policy_value(v) for v in value]
-    return value
-
-
-def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """(path, value) of every node; the inside of a ciphertext secret is not visited."""
-    yield path, value
-    if _is_export_secret(value):
-        return
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _walk(child, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _walk(child, f"{path}[{index}]")
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for child in value.values():
-            yield from _strings(child)
-    elif isinstance(value, list):
-        for child in value:
-            yield from _strings(child)
-
-
-class SecretScan:
-    """Plaintext secrets in one export; remembers every value so the report can be scrubbed."""
-
-    def __init__(self) -> None:
-        self.findings: list[Finding] = []
-        self.values: set[str] = set()
-
-    def _remember(self, value: Any) -> None:
-        for text in _strings(value) if not isinstance(value, str) else [value]:
-            if len(text) >= MIN_SECRET_CHARS:
-                self.values.add(text)
+    exported with --show-secrets, a stand-in when only the ciphertext is there). Iterative."""
+    root: list = [None]
+    stack = [(value, root, 0)]
+    while stack:
+        node, parent, slot = stack.pop()
+        if isinstance(node, dict) and node.get(SECRET_SIG) == SECRET_MARK:
+            inner: Any = SECRET
+            if isinstance(node.get("plaintext"), str):
                 try:
-                    decoded = base64.b64decode(text, validate=True).decode()
-                    if len(decoded) >= MIN_SECRET_CHARS:
-                        self.values.add(decoded)
-                except (ValueError, UnicodeDecodeError):
-                    pass
-
-    def _add(self, message: str, urn: Optional[str]) -> None:
-        self.findings.append(Finding("plaintext-secret", "mandatory", message, urn))
-
-    def scan_resource(self, resource: dict) -> None:
-        urn = resource["urn"]
-        for section in ("inputs", "outputs"):
-            props = resource.get(section) or {}
-            for path, value in _walk(props):
-                if _is_export_secret(value) and "plaintext" in value:
-                    self._remember(value["plaintext"])
-                    self._remember(to_policy_value(value)["value"])
-                    self._add(f"{section}.{path}: secret exported in plaintext (--show-secrets); keep exports encrypted", urn)
-                elif isinstance(value, str):
-                    self._credential(value, f"{section}.{path}", urn)
-            if resource["type"] == K8S_SECRET:
-                for field in ("data", "stringData"):
-                    if field in props and not _is_export_secret(props[field]):
-                        self._remember(props[field])
-                        self._add(f"{section}.{field}: Kubernetes Secret data is not wrapped as a Pulumi secret", urn)
-
-    def _credential(self, text: str, where: str, urn: Optional[str]) -> None:
-        for kind, pattern in CREDENTIAL_PATTERNS.items():
-            for match in pattern.finditer(text):
-                self._remember(match.group(0))
-                self._add(f"{where}: {kind}-shaped string in plain text", urn)
-
-    def scan_other(self, value: Any, where: str) -> None:
-        for path, node in _walk(value, where):
-            if isinstance(node, str):
-                self._credential(node, path, None)
-
-    def scrub(self, text: str) -> str:
-        for value in sorted(self.values, key=len, reverse=True):
-            text = text.replace(value, SECRET)
-            text = text.replace(json.dumps(value)[1:-1], SECRET)
-        return text
-
-
-# --- the audit ----------------------------------------------------------------------------------
+                    inner = json.loads(node["plaintext"])
+                except (ValueError, RecursionError):
+                    inner = node["plaintext"]
+            wrapped = {SECRET_SIG: SECRET_MARK, "value": None}
+            parent[slot] = wrapped
+            stack.append((inner, wrapped, "value"))
+        elif isinstance(node, dict):
+            copy: dict = {}
+            parent[slot] = copy
+            for key, child in node.items():
+                copy[key] = None
+                stack.append((child, copy, key))
+        elif isinstance(node, list):
+            copy_list: list = [None] * len(node)
+            parent[slot] = copy_list
+            stack.extend((child, copy_list, index) for index, child in enumerate(node))
+        else:
+            parent[slot] = node
+    return root[0]
 
 
 def to_resource(raw: dict) -> Resource:
-    inputs = to_policy_value(raw.get("inputs") or {})
-    outputs = to_policy_value(raw.get("outputs") or {})
     return Resource(
         urn=raw["urn"],
         type=raw["type"],
         name=raw["urn"].rsplit("::", 1)[-1],
-        inputs=inputs,
-        outputs=outputs,
-        parent=raw.get("parent", ""),
-        provider=raw.get("provider", ""),
+        inputs=to_policy_value(raw.get("inputs") or {}),
+        outputs=to_policy_value(raw.get("outputs") or {}),
+        parent=raw.get("parent") or "",
+        provider=raw.get("provider") or "",
         dependencies=list(raw.get("dependencies") or []),
         property_dependencies={k: list(v) for k, v in (raw.get("propertyDependencies") or {}).items()},
         protect=bool(raw.get("protect")),
@@ -248,6 +124,74 @@ def to_resource(raw: dict) -> Resource:
         custom=bool(raw.get("custom")),
         id=raw.get("id"),
     )
+
+
+# --- policy rules, each guarded --------------------------------------------------------------------
+
+
+def evaluate_guarded(resources: list[Resource], config: dict) -> tuple[list, list[Finding]]:
+    """The pack's violations, plus a mandatory finding for every rule run that raised: a rule
+    that crashes did not check the resource, so it must not read as a pass."""
+    from tools.policy_eval import PolicyRuntimeError, _Evaluation, load_policies, resolve_config
+
+    errors: list[Finding] = []
+
+    class Guarded(_Evaluation):
+        def _run(self, resolved, args, report, target):
+            try:
+                super()._run(resolved, args, report, target)
+            except PolicyRuntimeError as error:
+                cause = error.__cause__ or error
+                errors.append(Finding(
+                    "rule-error", "mandatory",
+                    f"[{resolved.policy.name}] raised {type(cause).__name__}: {str(cause)[:300]}; the rule did not "
+                    "check this, so it counts as failed",
+                    target.urn if target is not None else None,
+                ))
+
+    evaluation = Guarded(resources, resolve_config(load_policies(), config))
+    try:
+        evaluation.run_resource_policies()
+        evaluation.run_stack_policies()
+    except Exception as error:  # noqa: BLE001 - outside any one rule: the verdicts are incomplete
+        errors.append(Finding("rule-error", "mandatory", f"the policy evaluation stopped ({type(error).__name__}: "
+                              f"{str(error)[:300]}); rules after this point did not run"))
+    return evaluation.violations, errors
+
+
+# --- other checks ----------------------------------------------------------------------------------
+
+
+def urns_of(raw: dict) -> list[tuple[str, str]]:
+    """(field, URN) of every URN a resource holds."""
+    found = [("urn", raw["urn"])]
+    for field in ("parent", "deletedWith", "viewOf"):
+        if raw.get(field):
+            found.append((field, raw[field]))
+    if raw.get("provider"):
+        found.append(("provider", raw["provider"].rsplit("::", 1)[0]))
+    for field in ("dependencies", "aliases", "replaceWith"):
+        found += [(field, urn) for urn in raw.get(field) or []]
+    for urns in (raw.get("propertyDependencies") or {}).values():
+        found += [("propertyDependencies", urn) for urn in urns]
+    return found
+
+
+def stack_findings(raws: list[dict], stack: str) -> list[Finding]:
+    findings = []
+    for raw in raws:
+        for field, urn in urns_of(raw):
+            other = stack_of(urn)
+            if other is None:
+                findings.append(Finding("stack", "mandatory", f"{field} is not a Pulumi URN (urn:pulumi:<stack>::...)", raw["urn"]))
+                break
+            if other != stack:
+                findings.append(Finding(
+                    "stack", "mandatory",
+                    f"{field} names stack '{other}', but this audit is for --stack {stack}: an export of another "
+                    "stack, or an edited one; audit each stack's export with its own --stack", raw["urn"]))
+                break
+    return findings
 
 
 def pinned_providers(requirements: Path = ROOT / "requirements.txt") -> dict[str, str]:
@@ -265,10 +209,10 @@ def provider_versions(resources: list[dict], manifest: dict) -> dict[str, set[st
     for raw in resources:
         if raw["type"].startswith("pulumi:providers:"):
             version = (raw.get("inputs") or {}).get("version") or (raw.get("outputs") or {}).get("version")
-            found.setdefault(raw["type"].split(":", 2)[2], set()).add(str(version) if version else "unknown")
+            found.setdefault(raw["type"].split(":", 2)[2], set()).add(version if isinstance(version, str) else "unknown")
     for plugin in manifest.get("plugins") or []:
-        if isinstance(plugin, dict) and plugin.get("type") == "resource" and plugin.get("name"):
-            found.setdefault(plugin["name"], set()).add(str(plugin.get("version") or "unknown"))
+        if plugin.get("type") == "resource" and plugin.get("name"):
+            found.setdefault(plugin["name"], set()).add(plugin.get("version") or "unknown")
     return found
 
 
@@ -282,31 +226,38 @@ def _provider_package(raw: dict) -> str:
     return urn.rsplit("::", 2)[-2].split("$")[-1].split(":", 2)[-1] if "::" in urn else ref
 
 
-def audit(doc: dict, policy_config: Optional[dict] = None, requirements: Path = ROOT / "requirements.txt") -> dict:
-    from tools.policy_eval import evaluate, load_policy_config
+# --- the audit -------------------------------------------------------------------------------------
+
+
+def audit_with_scrubber(doc: dict, stack: str, policy_config: Optional[dict] = None, shadowed: list = (),
+                        requirements: Path = ROOT / "requirements.txt", config_source: str = "",
+                        scan: Optional[SecretScan] = None) -> tuple[dict, Scrubber]:
+    """(scrubbed report, the scrubber that knows every secret found). `doc` is validated."""
+    from tools.policy_eval import load_policy_config, policy_config_name
 
     deployment = doc["deployment"]
     raws = deployment.get("resources") or []
-    stack = next((stack_of(r["urn"]) for r in raws if stack_of(r["urn"])), "")
-    scan = SecretScan()
-    for raw in raws:
-        scan.scan_resource(raw)
-    scan.scan_other(deployment.get("manifest"), "manifest")
-    findings: list[Finding] = []
+    ops = deployment.get("pending_operations") or []
+    scan = scan if scan is not None else SecretScan()
+    scan.scan_export(doc, shadowed)
+    findings = [Finding("plaintext-secret", "mandatory", f"{hit.path or '(document)'}: {hit.kind}", hit.urn) for hit in scan.hits]
+    if scan.incomplete:
+        findings.append(Finding("scan-incomplete", "mandatory", f"the secret scan {scan.incomplete}: the rest is unchecked"))
+    findings += stack_findings(raws + [op["resource"] for op in ops], stack)
 
     live = [r for r in raws if not r.get("delete")]
     config = policy_config if policy_config is not None else load_policy_config(stack)
-    for v in evaluate([to_resource(r) for r in live], config):
-        # A rule may quote the value it objects to: the only text here that can carry one.
-        message = scan.scrub(f"[{v.policy}] {v.resource_name or 'stack'}: {v.message}")
-        findings.append(Finding("policy", v.enforcement, message, v.urn))
+    violations, errors = evaluate_guarded([to_resource(r) for r in live], config)
+    for v in violations:
+        findings.append(Finding("policy", v.enforcement, f"[{v.policy}] {v.resource_name or 'stack'}: {v.message}", v.urn))
+    findings += errors
 
-    for op in deployment.get("pending_operations") or []:
+    for op in ops:
         findings.append(Finding(
             "pending-operation", "mandatory",
-            f"{op['type']} {op['resource'].get('type', '?')} was interrupted: check the resource in the cloud, then "
+            f"{op['type']} {op['resource']['type']} was interrupted: check the resource in the cloud, then "
             "`pulumi refresh` (or `pulumi stack export`, drop the entry, `pulumi stack import`) before the next up",
-            op["resource"].get("urn"),
+            op["resource"]["urn"],
         ))
     for raw in raws:
         for flag, what in (("pendingReplacement", "is pending replacement"), ("taint", "is tainted"), ("delete", "is pending deletion")):
@@ -324,16 +275,17 @@ def audit(doc: dict, policy_config: Optional[dict] = None, requirements: Path = 
         elif seen != {pin}:
             findings.append(Finding("provider-version", "advisory", f"provider {package} in state is {', '.join(sorted(seen))}; requirements.txt pins {pin}"))
 
-    findings += scan.findings
     stateful = [
         {"urn": r["urn"], "type": r["type"], "protect": bool(r.get("protect")), "retainOnDelete": bool(r.get("retainOnDelete"))}
         for r in raws if r["type"] in STATEFUL
     ]
+    providers = deployment.get("secrets_providers") or {}
     report = {
         "stack": stack,
+        "policyConfig": config_source or f"policies/config/{policy_config_name(stack)}.json",
         "version": doc["version"],
-        "features": doc.get("features", []),
-        "secretsProvider": (deployment.get("secrets_providers") or {}).get("type"),
+        "features": doc.get("features") or [],
+        "secretsProvider": providers.get("type") if isinstance(providers.get("type"), str) else None,
         "inventory": {
             "resources": len(raws),
             "byType": dict(sorted(Counter(r["type"] for r in raws).items())),
@@ -341,11 +293,15 @@ def audit(doc: dict, policy_config: Optional[dict] = None, requirements: Path = 
             "providerVersions": {k: sorted(v) for k, v in sorted(versions.items())},
         },
         "stateful": stateful,
-        "pendingOperations": len(deployment.get("pending_operations") or []),
+        "pendingOperations": len(ops),
         "findings": [asdict(f) for f in findings],
+        "verdict": "fail" if any(f.severity == "mandatory" for f in findings) else "pass",
     }
-    report["verdict"] = "fail" if any(f.severity == "mandatory" for f in findings) else "pass"
-    return report
+    return scan.scrubber.scrub_tree(report), scan.scrubber
+
+
+def audit(doc: dict, stack: str, policy_config: Optional[dict] = None, **kwargs) -> dict:
+    return audit_with_scrubber(validate(doc), stack, policy_config, **kwargs)[0]
 
 
 def render_markdown(report: dict) -> str:
@@ -355,6 +311,8 @@ def render_markdown(report: dict) -> str:
         "",
         f"Deployment version {report['version']}" + (f", features {', '.join(report['features'])}" if report["features"] else "")
         + f"; secrets provider `{report['secretsProvider']}`; {inv['resources']} resources; {report['pendingOperations']} pending operation(s).",
+        "",
+        f"Policy config: `{report['policyConfig']}`.",
         "",
         "## Findings",
         "",
@@ -378,37 +336,52 @@ def render_markdown(report: dict) -> str:
 
 
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """One table cell: no column break, no line break, no HTML or link a value could inject."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ").replace("`", "'").replace("[", "\\[")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.audit", description=__doc__.split("\n\n")[0])
-    parser.add_argument("export", type=Path, help="output of `pulumi stack export`")
+    stacks = available_stacks(ROOT)
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.audit", description=__doc__.split("\n\n")[0], epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("export", type=Path, help="the file `pulumi stack export --file` wrote")
+    parser.add_argument("--stack", required=True, help=f"the stack exported: {', '.join(stacks)} (its policies/config/<stack>.json applies)")
     parser.add_argument("--format", choices=("md", "json"), default="md")
-    parser.add_argument("--policy-config", type=Path, help="policy pack config (default: policies/config/<stack>.json)")
+    parser.add_argument("--policy-config", type=Path, help="policy pack config instead of policies/config/<stack>.json")
+    parser.add_argument("--max-bytes", type=int, default=MAX_BYTES, help=f"largest export read (default {MAX_BYTES})")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else EXIT_OK
-    from tools.policy_eval import PolicyConfigError, PolicyRuntimeError, parse_policy_config
+    from tools.policy_eval import PolicyConfigError, parse_policy_config
 
+    scan = SecretScan()  # its scrubber masks credential shapes even before the scan found anything
+    scrubber = scan.scrubber
     try:
-        doc = load_export(args.export)
-        config = None
+        if args.stack not in stacks:
+            raise ExportError(f"unknown stack '{args.stack}': the stacks are {', '.join(stacks)} (Pulumi.<stack>.yaml); "
+                              "pass the stack the export came from with --stack")
+        doc, shadowed = read(args.export, args.max_bytes)
+        validate(doc, str(args.export))
+        config, source = None, ""
         if args.policy_config is not None:
             try:
                 config = json.loads(args.policy_config.read_text())
-            except (OSError, json.JSONDecodeError) as exc:
-                raise PolicyConfigError(f"--policy-config {args.policy_config}: {getattr(exc, 'strerror', None) or exc}") from None
+            except (OSError, ValueError, RecursionError) as exc:
+                raise PolicyConfigError(f"--policy-config {args.policy_config}: {getattr(exc, 'strerror', None) or type(exc).__name__}") from None
             parse_policy_config(config)
-        report = audit(doc, config)
+            source = str(args.policy_config)
+        report, scrubber = audit_with_scrubber(doc, args.stack, config, shadowed, config_source=source, scan=scan)
+        output = json.dumps(report, indent=2) if args.format == "json" else render_markdown(report)
+        print(scrubber.scrub(output))
     except (ExportError, PolicyConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(scrubber.scrub(f"error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
-    except PolicyRuntimeError as exc:
-        print(f"error: a policy rule failed on this export: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - never a traceback: it could quote a value
+        print(scrubber.scrub(f"error: the audit could not finish ({type(exc).__name__}: {str(exc)[:300]})"), file=sys.stderr)
         return EXIT_USAGE
-    print(json.dumps(report, indent=2) if args.format == "json" else render_markdown(report))
     return EXIT_FINDINGS if report["verdict"] == "fail" else EXIT_OK
 
 

@@ -160,8 +160,8 @@ def test_export_is_a_deployment_without_plain_text_secrets(deployed):
 LEAKED = "sk_live_TESTVALUE_leaked_in_state"
 
 
-def _audit(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tools.audit", str(path), "--format", "json"], cwd=ROOT,
+def _audit(path: Path, stack: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tools.audit", str(path), "--stack", stack, "--format", "json"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -170,7 +170,7 @@ def test_the_auditor_passes_the_real_export_and_catches_a_secret_left_in_plain_t
     exported = deployed.export()
     clean = tmp_path / "clean.json"
     clean.write_text(json.dumps(exported))
-    result = _audit(clean)
+    result = _audit(clean, deployed.stack)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     report = json.loads(result.stdout)
     assert report["verdict"] == "pass"
@@ -181,7 +181,7 @@ def test_the_auditor_passes_the_real_export_and_catches_a_secret_left_in_plain_t
     secret.setdefault("outputs", {})["stringData"] = {"STRIPE_API_KEY": LEAKED}
     dirty = tmp_path / "dirty.json"
     dirty.write_text(json.dumps(exported))
-    result = _audit(dirty)
+    result = _audit(dirty, deployed.stack)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr
     assert LEAKED not in result.stdout + result.stderr
     assert secret["urn"] in result.stdout
