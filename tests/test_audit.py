@@ -202,8 +202,10 @@ def test_reads_an_export_exactly_as_the_cli_prints_it(tmp_path):
     assert report["inventory"]["providerVersions"] == {"kubernetes": ["4.34.2"]}
     kinds = {(f["kind"], f["severity"]) for f in report["findings"]}
     assert ("plaintext-secret", "mandatory") not in kinds  # ciphertext everywhere
-    # The stack rules still run: a Secret in `tradesense` without a default-deny policy.
-    assert any("k8s-namespace-require-default-deny-network-policy" in f["message"] for f in report["findings"])
+    # The stack rules still run: staging's backup rule sees no backup CronJob in this export.
+    # (The default-deny rule judges only namespaces that run pods, and this export has none.)
+    assert any("stack-require-backup-cronjob" in f["message"] for f in report["findings"])
+    assert not any("k8s-namespace-require-default-deny-network-policy" in f["message"] for f in report["findings"])
 
 
 def test_a_show_secrets_copy_of_the_cli_fixture_is_caught(tmp_path):
