@@ -44,3 +44,9 @@ engine: $(VENV)/.installed
 
 e2e: engine
 	$(VENV)/bin/python -m pytest -q tests/e2e
+
+# Helm v3.21.4 from the Go module proxy into build/cluster/bin (cached: instant when present).
+# The offline plan renders every release with it (tools/chart_render.py, docs/CHARTS.md).
+.PHONY: helm
+helm:
+	tools/build_helm.sh
