@@ -197,8 +197,9 @@ class CertManager(pulumi.ComponentResource):
             "podDisruptionBudget": {"enabled": args.highly_available},
             "resources": resources("50m", "128Mi", cpu_limit="500m", memory_limit="256Mi"),
             **hardened,
-            "webhook": {"replicaCount": replicas, "resources": small, **hardened},
-            "cainjector": {"replicaCount": replicas, "resources": resources("20m", "128Mi", cpu_limit="200m", memory_limit="256Mi"), **hardened},
+            "webhook": {"replicaCount": replicas, "resources": small, "podDisruptionBudget": {"enabled": args.highly_available}, **hardened},
+            "cainjector": {"replicaCount": replicas, "resources": resources("20m", "128Mi", cpu_limit="200m", memory_limit="256Mi"),
+                           "podDisruptionBudget": {"enabled": args.highly_available}, **hardened},
             "startupapicheck": {"resources": small, **hardened},
             # Certificate expiry and readiness alerts read the controller's metrics, through the
             # ServiceMonitor of _controller_monitor (the chart's would make the release wait for

@@ -23,7 +23,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.platform import charts
-from components.platform.chart_defaults import resources
+from components.platform.chart_defaults import chart_disruption_budget, resources
 from components.platform.interface import EdgeInterface
 from components.platform.mirrors import Mirrors
 from components.platform.review_edge import REVIEW_LISTENER, REVIEW_TLS_SECRET, ReviewWildcard, review_namespace_labels
@@ -127,6 +127,10 @@ class GatewayApiEdge(pulumi.ComponentResource):
 
         if args.monitoring_crds is not None:
             self.control_plane_monitor = self._control_plane_monitor(name, args)
+        if args.replicas > 1:
+            # Chart 2.6.5 has no PodDisruptionBudget for its two control-plane replicas.
+            chart_disruption_budget(f"{name}-control-plane", args.namespace_name, CONTROL_PLANE_POD_LABELS,
+                                    self, args.provider, [args.namespace])
 
         infrastructure: dict = {"labels": {"app.kubernetes.io/part-of": "tradesense"}}
         if args.load_balancer_annotations:

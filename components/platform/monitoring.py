@@ -211,5 +211,10 @@ class Monitoring(pulumi.ComponentResource):
                 # Needs host access: it lives in its own privileged namespace (see namespaces.py).
                 "namespaceOverride": args.node_exporter_namespace_name,
                 "resources": resources("50m", "64Mi", cpu_limit="200m", memory_limit="128Mi"),
+                # Host namespaces and host mounts are what it is for (policies/config: excepted in
+                # node-exporter only); everything else is locked down as for any pod.
+                "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534, "fsGroup": 65534,
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
+                "containerSecurityContext": locked_container_context(),
             },
         }
