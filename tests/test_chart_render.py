@@ -4,6 +4,7 @@ cache) and the pack runs on the rendered objects; releases it cannot render are 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -161,3 +162,65 @@ def test_ingress_edge_renders_too():
     assert isinstance(result.charts, ChartRenders) and result.charts.unchecked == []
     assert "ingress-nginx" in {r.name for r in result.charts.rendered}
     assert result.mandatory == []
+
+
+# --- platform.imageMirror: every image the program and the charts reference -------------------
+
+MIRROR = "mirror.example.internal:5000/m"
+UPSTREAM_REF = re.compile(r'(?<![\w./:-])((?:quay\.io|ghcr\.io|docker\.io|registry\.k8s\.io)/[\w./:@-]+)')
+
+
+def upstream_refs(result) -> set[tuple[str, str]]:
+    """Every string, in any field of any Kubernetes object (containers, operator specs, args,
+    env), that names an image on an upstream registry rather than through the mirror."""
+    found = set()
+    for resource in [*result.recording.resources, *result.charts.resources]:
+        if resource.type.startswith("kubernetes:"):
+            found |= {(resource.name, m.group(1)) for m in UPSTREAM_REF.finditer(json.dumps(resource.inputs))}
+    return found
+
+
+def mirrored_plan(stack: str, edge: str):
+    config = stack_config(stack, {**edge_overrides(edge), "platform.imageMirror": MIRROR}, secrets=False)
+    return build_plan(stack, config_overrides={"tradesense:platform": config["tradesense:platform"]})
+
+
+@pytest.mark.parametrize("edge", ["gateway-api", "ingress-nginx"])
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_an_image_mirror_reaches_every_rendered_and_program_image(stack, edge):
+    chart_cache(), helm()
+    result = mirrored_plan(stack, edge)
+    assert result.charts.unchecked == []
+    assert upstream_refs(result) == set()
+    images = [c["image"] for r in [*result.recording.resources, *result.charts.resources]
+              for c in _containers(r.inputs)]
+    assert images and all(i.startswith(MIRROR + "/") for i in images), [i for i in images if not i.startswith(MIRROR)]
+
+
+def test_without_a_mirror_the_scan_finds_the_upstream_images(plans):
+    """The scan above can fail: on the unmirrored plan it finds the images IMAGES.tsv lists."""
+    refs = {ref for _, ref in upstream_refs(plans["prod"])}
+    assert "quay.io/prometheus-operator/prometheus-operator:v0.93.1" in refs
+    assert "ghcr.io/nginx/nginx-gateway-fabric:2.6.5" in refs
+
+
+def test_program_images_keep_their_registry_under_the_mirror():
+    chart_cache(), helm()
+    result = mirrored_plan("prod", "gateway-api")
+    images = {c["image"] for r in result.recording.resources for c in _containers(r.inputs)}
+    assert f"{MIRROR}/ghcr.io/tradesense/backend:1.0.0" in {i.split("@")[0] for i in images}
+    assert f"{MIRROR}/docker.io/oliver006/redis_exporter:v1.91.1" in images
+    cluster = result.recording.one("kubernetes:postgresql.cnpg.io/v1:Cluster")
+    assert cluster.inputs["spec"]["imageName"].startswith(f"{MIRROR}/ghcr.io/cloudnative-pg/postgresql:15.18")
+
+
+def _containers(obj, seen=None):
+    """Every container-shaped map (name + image) anywhere in an object."""
+    if isinstance(obj, dict):
+        if isinstance(obj.get("image"), str) and "name" in obj:
+            yield obj
+        for value in obj.values():
+            yield from _containers(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            yield from _containers(value)

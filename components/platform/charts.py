@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.platform.chart_images import deep_merge, image_values
 from components.platform.mirrors import Mirrors
 
 
@@ -97,7 +98,8 @@ def helm_release(
         repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo) if repo else None,
         namespace=namespace,
         create_namespace=False,
-        values=dict(values),
+        # The stack's image mirror reaches every image the chart names (chart_images.py).
+        values=deep_merge(dict(values), image_values(ref.name, mirrors)),
         # A failed upgrade rolls its own new objects back instead of leaving them half-applied.
         cleanup_on_fail=True,
         max_history=10,

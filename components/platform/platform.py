@@ -215,6 +215,7 @@ class Platform(pulumi.ComponentResource):
                 namespace=CNPG_NAMESPACE, operator_pod_labels=dict(OPERATOR_POD_LABELS),
                 plugin_pod_labels=dict(PLUGIN_POD_LABELS), ready=(cnpg.operator,), plugin_ready=(cnpg.plugin,),
             ),
+            mirrors=mirrors,
         )
         self.register_outputs({"edge": cfg.edge, "hostnames": list(hostnames)})
 

@@ -98,3 +98,37 @@ def test_a_bad_chart_mirror_is_named_with_its_fix_before_any_resource(stack, mir
     # Neither a credential nor a token reaches the message.
     assert "hunter2" not in str(info.value) and "token=x" not in str(info.value)
     assert recording.resources == []
+
+
+BAD_IMAGE_MIRRORS = [
+    ("https://registry.example.internal", "tradesense:platform.imageMirror must be a registry host and optional path, without a "
+     "scheme (got 'https://registry.example.internal'); e.g. registry.example.internal:5000/mirror"),
+    ("Registry.Example.Internal/Mirror", "tradesense:platform.imageMirror must be a lowercase registry host[:port][/path] "
+     "(got 'Registry.Example.Internal/Mirror'); e.g. registry.example.internal:5000/mirror"),
+    ("registry.example.internal//double", "tradesense:platform.imageMirror must be a lowercase registry host[:port][/path] "
+     "(got 'registry.example.internal//double'); e.g. registry.example.internal:5000/mirror"),
+]
+
+
+@pytest.mark.parametrize("mirror,expected", BAD_IMAGE_MIRRORS)
+def test_a_bad_image_mirror_is_named_with_its_fix(mirror, expected):
+    recording = Recording(stack="prod")
+    config = stack_config("prod", {"platform.imageMirror": mirror})
+    with pytest.raises(ConfigError) as info:
+        run_program(config, "prod", recording=recording, secret_keys=secret_keys(config))
+    assert [p for p in info.value.problems if "imageMirror" in p] == [expected]
+    assert recording.resources == []
+
+
+def test_image_references_keep_their_registry_under_the_mirror():
+    from components.platform.mirrors import Mirrors
+
+    mirrors = Mirrors.from_settings(None, "registry.example.internal:5000/mirror/")
+    assert mirrors.image("quay.io/prometheus/prometheus:v3.14.0") == "registry.example.internal:5000/mirror/quay.io/prometheus/prometheus:v3.14.0"
+    # Docker Hub's implicit registry and library/ namespace are made explicit, so names cannot collide.
+    assert mirrors.image("redis:7.4.10") == "registry.example.internal:5000/mirror/docker.io/library/redis:7.4.10"
+    assert mirrors.image("grafana/grafana:13.2.0") == "registry.example.internal:5000/mirror/docker.io/grafana/grafana:13.2.0"
+    assert mirrors.image("localhost:5000/x/y:1") == "registry.example.internal:5000/mirror/localhost:5000/x/y:1"
+    digest = "registry.k8s.io/ingress-nginx/controller:v1.15.1@sha256:" + "a" * 64
+    assert mirrors.image(digest) == "registry.example.internal:5000/mirror/" + digest  # the digest still pins content
+    assert Mirrors().image("quay.io/x/y:1") == "quay.io/x/y:1"
