@@ -224,3 +224,11 @@ def _containers(obj, seen=None):
     elif isinstance(obj, list):
         for value in obj:
             yield from _containers(value)
+
+
+def test_require_rendered_fails_when_a_release_is_unchecked(tmp_path, capsys):
+    args = ["--stack", "dev", "--out", str(tmp_path / "p"), "--require-rendered"]
+    assert main(args + ["--chart-cache", str(tmp_path / "none")]) == 1
+    assert "release(s) not rendered (--require-rendered)" in capsys.readouterr().err
+    chart_cache(), helm()
+    assert main(args) == 0  # the clean case: the cache and helm are there

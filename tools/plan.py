@@ -233,6 +233,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--chart-cache", type=Path, metavar="DIR",
                         help="folder of <chart>-<version>.tgz to render releases from (default: $TRADESENSE_CHART_CACHE, "
                              "else ../shared/charts beside the repository)")
+    parser.add_argument("--require-rendered", action="store_true",
+                        help="exit 1 when any release could not be rendered (the CI chart check, docs/CHARTS.md)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -270,6 +272,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"error: cannot write the plan to {out}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     print(render_text(result, out))
+    if args.require_rendered and result.charts is not None and result.charts.unchecked:
+        print(f"error: {len(result.charts.unchecked)} release(s) not rendered (--require-rendered): the pack did not see their objects",
+              file=sys.stderr)
+        return EXIT_MANDATORY
     return result.exit_code
 
 
