@@ -131,9 +131,33 @@ def as_resources(release: Resource, objects: list[dict]) -> list[Resource]:
     return records
 
 
+# The parsed objects per exact command and values, for the process: the test suite plans the same
+# stacks many times, and a render is a pure function of these inputs (a local package, no
+# lookups). The objects are shared between plans, so everything downstream reads them only (the
+# rules get read-only views, tools.policy_views).
+_RENDERED: dict[str, list[dict]] = {}
+_RENDERED_MAX = 256
+
+
 def helm_template(helm: str, chart: str, name: str, namespace: str, values: dict, apis: list[str],
                   version: Optional[str] = None, repo: Optional[str] = None) -> list[dict]:
     """The objects `helm template` renders (raises RuntimeError with Helm's message on failure)."""
+    key = json.dumps([helm, chart, _mtime(chart), name, namespace, values, apis, version, repo], sort_keys=True, default=str)
+    if key not in _RENDERED:
+        if len(_RENDERED) >= _RENDERED_MAX:
+            _RENDERED.clear()
+        text = _run_helm_template(helm, chart, name, namespace, values, apis, version, repo)
+        _RENDERED[key] = [doc for doc in yaml.load_all(text, Loader=_YAML_LOADER) if isinstance(doc, dict) and doc.get("kind")]
+    return list(_RENDERED[key])
+
+
+def _mtime(chart: str) -> Optional[float]:
+    path = Path(chart)
+    return path.stat().st_mtime if path.is_file() else None
+
+
+def _run_helm_template(helm: str, chart: str, name: str, namespace: str, values: dict, apis: list[str],
+                       version: Optional[str], repo: Optional[str]) -> str:
     with tempfile.TemporaryDirectory(prefix="tradesense-render-") as tmp:
         values_file = Path(tmp) / "values.json"  # JSON is YAML; mode 0600 in a private folder
         values_file.write_text(json.dumps(values))
@@ -150,7 +174,7 @@ def helm_template(helm: str, chart: str, name: str, namespace: str, values: dict
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     if done.returncode != 0:
         raise RuntimeError((done.stderr.strip().splitlines() or ["helm template failed"])[-1])
-    return [doc for doc in yaml.load_all(done.stdout, Loader=_YAML_LOADER) if isinstance(doc, dict) and doc.get("kind")]
+    return done.stdout
 
 
 def _chart_name(release: Resource) -> str:
