@@ -71,3 +71,15 @@ engine: $(VENV)/.installed  ## the real Pulumi CLI and the fake providers
 
 e2e: engine  ## the end-to-end tests on the real engine
 	$(VENV)/bin/python -m pytest -q tests/e2e
+
+# Helm v3.21.4 from the Go module proxy into build/cluster/bin (cached: instant when present).
+# The offline plan renders every release with it (tools/chart_render.py, docs/CHARTS.md).
+.PHONY: helm
+helm:
+	tools/build_helm.sh
+
+# The CI chart check (docs/CHARTS.md): every release of every stack rendered with its pinned
+# chart and the policy pack run on the objects; fails on a violation or an unrendered release.
+.PHONY: chart-check
+chart-check: $(VENV)/.installed helm
+	for stack in dev staging prod; do $(VENV)/bin/python -m tools.plan --stack $$stack --require-rendered >/dev/null || exit 1; done

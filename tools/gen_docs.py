@@ -113,7 +113,7 @@ def charts_table() -> str:
         if isinstance(value, charts.ChartRef):
             name = value.chart.rsplit("/", 1)[-1]
             lines.append(f"| {name} | {value.version} | {value.repo or value.chart.rsplit('/', 1)[0]} |")
-    lines.append(f"| Gateway API CRDs (standard) | {charts.GATEWAY_API_VERSION} | {charts.GATEWAY_API_CRDS_URL} |")
+    lines.append(f"| Gateway API CRDs (standard) | {charts.GATEWAY_API_VERSION} | vendored: `{charts.GATEWAY_API_CRDS_FILE}` (sha256 `{charts.GATEWAY_API_CRDS_SHA256[:12]}…`) |")
     return "\n".join(lines)
 
 

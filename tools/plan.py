@@ -1,10 +1,12 @@
 """Offline plan: render a stack without credentials, a Pulumi CLI or a cluster.
 
-    python -m tools.plan --stack staging [--out build/plan/staging] [--cost] [--graph]
+    python -m tools.plan --stack staging [--out build/plan/staging] [--cost] [--graph] [--chart-cache DIR]
 
 Runs the program under Pulumi's mock runtime in preview mode (tools.mock_runtime), prints a
 preview-style tree, evaluates the policy pack the way the engine would, and writes plan.json,
-manifests/, helm/ and policy.json. It also prints the monthly cost estimate (`--cost` writes
+manifests/, helm/ and policy.json. Every Helm release is rendered with its pinned chart and
+the pack runs on the rendered objects too (tools/chart_render.py); a release that cannot be
+rendered is listed as unchecked. It also prints the monthly cost estimate (`--cost` writes
 cost.json) and the deploy's critical path (`--graph` writes graph.dot and graph.mmd). It is not a diff against real state and shows no
 provider-computed values beyond realistic stand-ins.
 
@@ -23,18 +25,21 @@ import sys
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Sequence
 
 if TYPE_CHECKING:
     from policies.tradesense_rules.cost import Estimate
+    from tools.chart_render import ChartRenders
 
 from tools import critical_path
 from tools.cost import UnpricedSize, estimate_recording, render_lines, support_warnings, write_cost_json
-from tools.mock_runtime import ROOT, Recording, run_program
+from tools.mock_runtime import ROOT, Recording, Resource, run_program
 from tools.plan_output import display_outputs, resource_entry, tree_lines, type_counts, write_artifacts
 from tools.stack_files import PLACEHOLDER_PREFIX, StackConfigFiles, StackFileError, read_stack
 
 EXIT_OK, EXIT_MANDATORY, EXIT_USAGE = 0, 1, 2
+# Not a pack rule: the plan's own record of a release whose chart it could not render.
+UNCHECKED_POLICY = "offline-plan:chart-not-rendered"
 
 
 @dataclass
@@ -46,6 +51,8 @@ class PlanResult:
     budget_usd: Optional[float] = None
     cost: Optional["Estimate"] = None
     root: Path = ROOT
+    # Every Helm release rendered with its pinned chart (tools/chart_render.py), or why not.
+    charts: Optional["ChartRenders"] = None
 
     @property
     def mandatory(self) -> list[dict]:
@@ -76,7 +83,8 @@ def offline_config(files: StackConfigFiles) -> tuple[dict[str, str], list[str], 
     return config, secret_keys, required
 
 
-def build_plan(stack: str, root: Path = ROOT, config_overrides: Optional[dict[str, str]] = None) -> PlanResult:
+def build_plan(stack: str, root: Path = ROOT, config_overrides: Optional[dict[str, str]] = None,
+               chart_cache: Optional[Path] = None) -> PlanResult:
     files = read_stack(stack, root)
     config, secret_keys, required = offline_config(files)
     from components.config import SECRETS
@@ -90,8 +98,33 @@ def build_plan(stack: str, root: Path = ROOT, config_overrides: Optional[dict[st
     result = PlanResult(stack=stack, recording=recording, required_secrets=required, budget_usd=float(budget) if budget else None, root=root)
     result.cost = estimate_recording(recording)
     recording.logs += [("WARNING", w) for w in support_warnings(recording)]
-    result.violations = evaluate_policies(recording, stack, root, result.budget_usd)
+    result.charts = render_charts(recording, config, chart_cache)
+    result.violations = evaluate_policies(recording, stack, root, result.budget_usd, result.charts.resources)
+    result.violations += unchecked_entries(result.charts)
     return result
+
+
+def render_charts(recording: Recording, config: dict[str, str], chart_cache: Optional[Path]) -> "ChartRenders":
+    """Every release rendered from the chart cache (or the stack's chart mirror) with helm."""
+    import json
+
+    from tools.chart_cache import ChartCache, default_cache_dir
+    from tools.chart_render import find_helm, render_releases
+
+    try:
+        mirror = json.loads(config.get("tradesense:platform", "{}")).get("chartMirror")
+    except (json.JSONDecodeError, AttributeError):
+        mirror = None  # load_config already refused a malformed section
+    return render_releases(recording, ChartCache(chart_cache or default_cache_dir()), find_helm(), mirror)
+
+
+def unchecked_entries(charts: "ChartRenders") -> list[dict]:
+    """policy.json records each release the pack could not see into: never a silent pass."""
+    return [{
+        "policy": UNCHECKED_POLICY, "enforcement": "advisory",
+        "message": f"chart {u.chart} was not rendered, so no rule saw its objects: {u.reason}",
+        "urn": u.urn, "resource_type": "kubernetes:helm.sh/v3:Release", "resource_name": u.name,
+    } for u in charts.unchecked]
 
 
 def policy_config(stack: str, root: Path, budget_usd: Optional[float]) -> dict:
@@ -108,10 +141,12 @@ def policy_config(stack: str, root: Path, budget_usd: Optional[float]) -> dict:
     return config
 
 
-def evaluate_policies(recording: Recording, stack: str, root: Path, budget_usd: Optional[float] = None) -> list[dict]:
+def evaluate_policies(recording: Recording, stack: str, root: Path, budget_usd: Optional[float] = None,
+                      rendered: Sequence[Resource] = ()) -> list[dict]:
+    """The pack on the program's resources plus the objects its charts render (children of their release)."""
     from tools.policy_eval import evaluate
 
-    return [asdict(v) for v in evaluate(recording.resources, policy_config(stack, root, budget_usd))]
+    return [asdict(v) for v in evaluate([*recording.resources, *rendered], policy_config(stack, root, budget_usd))]
 
 
 def plan_document(result: PlanResult) -> dict:
@@ -124,6 +159,7 @@ def plan_document(result: PlanResult) -> dict:
         "outputs": display_outputs(rec),
         "requiredSecrets": result.required_secrets,
         "warnings": rec.warnings,
+        "chartRenders": result.charts.document() if result.charts is not None else None,
     }
 
 
@@ -143,6 +179,7 @@ def render_text(result: PlanResult, out: Path) -> str:
     lines += [f"    {s['key']}: {s['state']}" + (f"\n        {s['command']}" if "command" in s else "") for s in result.required_secrets]
     if not result.required_secrets:
         lines.append("    none missing")
+    lines += chart_render_lines(result.charts)
     lines += ["", "Policy verdicts:"]
     for level in ("mandatory", "advisory"):
         found = [v for v in result.violations if v["enforcement"] == level]
@@ -150,6 +187,17 @@ def render_text(result: PlanResult, out: Path) -> str:
         lines += [f"    [{v['policy']}] {v['resource_name'] or 'stack'}: {v['message']}" for v in found]
     lines += ["", f"Wrote {out}/plan.json, manifests/, helm/ and policy.json"]
     return "\n".join(lines)
+
+
+def chart_render_lines(charts: Optional["ChartRenders"]) -> list[str]:
+    if charts is None:
+        return []
+    lines = ["", "Chart renders (every rule also ran on these objects):"]
+    lines += [f"    {r.name}: {r.chart}, {r.objects} objects" for r in charts.rendered]
+    if charts.unchecked:
+        lines += ["", f"UNCHECKED: {len(charts.unchecked)} release(s) not rendered; no rule saw their objects:"]
+        lines += [f"    {u.name} ({u.chart}): {u.reason}" for u in charts.unchecked]
+    return lines
 
 
 def write_policy_config(result: PlanResult, out: Path) -> None:
@@ -182,6 +230,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--out", type=Path, help="output folder (default: build/plan/<stack>)")
     parser.add_argument("--cost", action="store_true", help="also write cost.json (one line per priced resource, plus the total)")
     parser.add_argument("--graph", action="store_true", help="also write the dependency graph as graph.dot and graph.mmd (Mermaid)")
+    parser.add_argument("--chart-cache", type=Path, metavar="DIR",
+                        help="folder of <chart>-<version>.tgz to render releases from (default: $TRADESENSE_CHART_CACHE, "
+                             "else ../shared/charts beside the repository)")
+    parser.add_argument("--require-rendered", action="store_true",
+                        help="exit 1 when any release could not be rendered (the CI chart check, docs/CHARTS.md)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -201,7 +254,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     out = args.out or ROOT / "build" / "plan" / args.stack
     try:
         with no_cyclic_gc():
-            result = build_plan(args.stack, root)
+            result = build_plan(args.stack, root, chart_cache=args.chart_cache)
             write_artifacts(result.recording, out, plan_document(result), result.violations)
             write_policy_config(result, out)
             if args.cost and result.cost is not None:
@@ -219,6 +272,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"error: cannot write the plan to {out}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     print(render_text(result, out))
+    if args.require_rendered and result.charts is not None and result.charts.unchecked:
+        print(f"error: {len(result.charts.unchecked)} release(s) not rendered (--require-rendered): the pack did not see their objects",
+              file=sys.stderr)
+        return EXIT_MANDATORY
     return result.exit_code
 
 

@@ -28,6 +28,8 @@ from components.app.secrets import CONFIG_SECRET_ENV, POSTGRES_SECRET, AppSecret
 from components.app.workloads import BACKEND, POSTGRES, POSTGRES_RW, REDIS, service_host
 from components.cluster.interface import ObjectStorage, StorageGrant
 from components.config_base import Environment
+from components.app import redis_exporter
+from components.app.images import mirrored
 from components.platform.interface import PlatformInterface
 
 if TYPE_CHECKING:
@@ -58,7 +60,8 @@ class TradeSenseApp(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TradeSenseAppArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("tradesense:app:TradeSenseApp", name, None, opts)
-        settings, platform = args.settings, args.platform
+        platform = args.platform
+        settings = mirrored(args.settings, platform.mirrors)
         namespace = platform.app_namespace
         namespace_resource = platform.namespaces.get(namespace)
         placement = Placement(
@@ -116,6 +119,7 @@ class TradeSenseApp(pulumi.ComponentResource):
             placement=placement,
             config=settings.redis,
             password=secrets.redis_password,
+            exporter_image=platform.mirrors.image(redis_exporter.IMAGE),
             auth_file=secrets.redis_auth_file,
             storage_class=args.storage_class,
             retain_data=args.protect,

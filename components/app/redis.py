@@ -53,6 +53,8 @@ class RedisArgs:
     placement: Placement
     config: RedisConfig
     password: SecretKeyRef
+    # redis_exporter.IMAGE, through the stack's image mirror.
+    exporter_image: str
     auth_file: SecretKeyRef
     storage_class: str
     retain_data: bool
@@ -102,7 +104,7 @@ class Redis(pulumi.ComponentResource):
             workload=REDIS,
             version=cfg.image.tag,
             # The metrics sidecar (components/app/redis_exporter.py) reads the same password.
-            containers=(container, redis_exporter.sidecar(args.password)),
+            containers=(container, redis_exporter.sidecar(args.password, args.exporter_image)),
             run_as_user=REDIS_UID,
             fs_group=REDIS_UID,
             volumes=(

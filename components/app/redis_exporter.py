@@ -28,10 +28,10 @@ SERVICE_NAME = f"{REDIS.name}-metrics"
 RESOURCES = Resources(requests=Compute(cpu="10m", memory="32Mi"), limits=Compute(cpu="100m", memory="64Mi"))
 
 
-def sidecar(password: SecretKeyRef) -> ContainerSpec:
+def sidecar(password: SecretKeyRef, image: str = IMAGE) -> ContainerSpec:
     return ContainerSpec(
         name="redis-exporter",
-        image=IMAGE,
+        image=image,
         resources=RESOURCES,
         run_as_user=EXPORTER_UID,
         port=PORT,

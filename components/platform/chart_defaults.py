@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
 
 from components.secure_defaults import container_security_context, pod_security_context
 
@@ -40,3 +43,16 @@ def locked_container_context() -> dict[str, Any]:
         "capabilities": {"drop": ["ALL"]},
         "seccompProfile": {"type": "RuntimeDefault"},
     }
+
+
+def chart_disruption_budget(name: str, namespace: str, pod_labels: Mapping[str, str], parent: pulumi.Resource,
+                            provider: pulumi.ProviderResource, depends_on: Sequence[pulumi.Resource]) -> k8s.policy.v1.PodDisruptionBudget:
+    """A PodDisruptionBudget for a chart's pods, where the chart has none (found by rendering it):
+    one pod at a time, and a crash-looping pod never blocks a node drain."""
+    return k8s.policy.v1.PodDisruptionBudget(
+        f"{name}-disruption-budget",
+        metadata={"name": pod_labels.get("app.kubernetes.io/name", name), "namespace": namespace,
+                  "labels": {"app.kubernetes.io/part-of": "tradesense"}},
+        spec={"maxUnavailable": 1, "selector": {"matchLabels": dict(pod_labels)}, "unhealthyPodEvictionPolicy": "AlwaysAllow"},
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on)),
+    )

@@ -13,6 +13,8 @@ from typing import Any, Literal, Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.platform.mirrors import UPSTREAM, Mirrors
+
 EdgeKind = Literal["gateway-api", "ingress-nginx"]
 
 
@@ -76,3 +78,5 @@ class PlatformInterface:
     # which gives the CI identity its rights there).
     app_prerequisites: tuple[pulumi.Resource, ...] = ()
     postgres_operator: Optional[PostgresOperator] = None
+    # Where images come from (platform.imageMirror): the app pulls its own through it too.
+    mirrors: Mirrors = UPSTREAM

@@ -78,6 +78,7 @@ class Platform(pulumi.ComponentResource):
         cfg, cluster = args.config, args.cluster
         ha = args.env != "dev"
         child = pulumi.ResourceOptions(parent=self)
+        mirrors = cfg.mirrors
 
         namespaces = PlatformNamespaces(
             f"{name}-namespaces",
@@ -99,6 +100,7 @@ class Platform(pulumi.ComponentResource):
                 node_exporter_namespace=namespaces[NODE_EXPORTER_NAMESPACE],
                 node_exporter_namespace_name=NODE_EXPORTER_NAMESPACE,
                 provider=cluster.provider,
+                mirrors=mirrors,
                 workloads_ready=cluster.workloads_ready,
                 storage_class=cluster.storage_class,
                 config=cfg.monitoring,
@@ -121,6 +123,7 @@ class Platform(pulumi.ComponentResource):
                     service_type=cfg.edge_service_type,
                     replicas=cfg.edge_replicas,
                     provider=cluster.provider,
+                    mirrors=mirrors,
                     monitoring_crds=monitoring.release,
                     workloads_ready=cluster.workloads_ready,
                     review_wildcard=review,
@@ -138,6 +141,7 @@ class Platform(pulumi.ComponentResource):
                     service_type=cfg.edge_service_type,
                     replicas=cfg.edge_replicas,
                     provider=cluster.provider,
+                    mirrors=mirrors,
                     monitoring_crds=monitoring.release,
                     workloads_ready=cluster.workloads_ready,
                 ),
@@ -150,6 +154,7 @@ class Platform(pulumi.ComponentResource):
                 namespace=namespaces[CERT_MANAGER_NAMESPACE],
                 namespace_name=CERT_MANAGER_NAMESPACE,
                 provider=cluster.provider,
+                mirrors=mirrors,
                 workloads_ready=cluster.workloads_ready,
                 issuer=cfg.issuer_for(args.env),
                 acme_email=cfg.acme_email,
@@ -169,7 +174,7 @@ class Platform(pulumi.ComponentResource):
 
         cnpg = CloudNativePg(f"{name}-cnpg", CloudNativePgArgs(
             namespace=namespaces[CNPG_NAMESPACE], provider=cluster.provider,
-            cert_manager=cert_manager.release, highly_available=ha, nodes_ready=cluster.nodes_ready,
+            cert_manager=cert_manager.release, highly_available=ha, mirrors=mirrors, nodes_ready=cluster.nodes_ready,
         ), opts=child)
 
         # Prometheus, Alertmanager and Grafana answer only their own namespace (and the operator's
@@ -196,6 +201,7 @@ class Platform(pulumi.ComponentResource):
                     namespace=namespaces[AUTOSCALING_NAMESPACE],
                     namespace_name=AUTOSCALING_NAMESPACE,
                     kubernetes_version=args.kubernetes_version,
+                    mirrors=mirrors,
                     monitoring_crds=monitoring.release,
                     highly_available=ha,
                 ),
@@ -223,6 +229,7 @@ class Platform(pulumi.ComponentResource):
                 namespace=CNPG_NAMESPACE, operator_pod_labels=dict(OPERATOR_POD_LABELS),
                 plugin_pod_labels=dict(PLUGIN_POD_LABELS), ready=(cnpg.operator,), plugin_ready=(cnpg.plugin,),
             ),
+            mirrors=mirrors,
         )
         self.register_outputs({"edge": cfg.edge, "hostnames": list(hostnames)})
 
