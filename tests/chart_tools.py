@@ -1,5 +1,5 @@
-"""The chart cache and the helm binary the chart tests use (CI provides both: ../shared/charts
-beside the clone, and .ci/install.d/35-helm.sh). Missing under CI fails; locally it skips."""
+"""The chart cache and the helm binary the chart tests use (CI provides both: the chart cache
+of tools/chart_cache.py, and .ci/install.d/35-helm.sh). Missing under CI fails; locally it skips."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def chart_cache() -> ChartCache:
     cache = ChartCache(default_cache_dir())
     if cache.available:
         return cache
-    message = f"no chart cache at {cache.directory}: CI provides ../shared/charts; elsewhere set {CACHE_ENV}"
+    message = f"no chart cache at {cache.directory}: CI provides it (tools/chart_cache.py); elsewhere set {CACHE_ENV}"
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)

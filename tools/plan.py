@@ -232,7 +232,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--graph", action="store_true", help="also write the dependency graph as graph.dot and graph.mmd (Mermaid)")
     parser.add_argument("--chart-cache", type=Path, metavar="DIR",
                         help="folder of <chart>-<version>.tgz to render releases from (default: $TRADESENSE_CHART_CACHE, "
-                             "else ../shared/charts beside the repository)")
+                             "else the default of tools/chart_cache.py)")
     parser.add_argument("--require-rendered", action="store_true",
                         help="exit 1 when any release could not be rendered (the CI chart check, docs/CHARTS.md)")
     try:

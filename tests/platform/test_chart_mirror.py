@@ -54,7 +54,7 @@ def test_without_a_mirror_no_release_points_at_one():
 
 
 def test_plain_http_is_accepted_in_dev_and_on_loopback():
-    """The local e2e serves ../shared/charts on 127.0.0.1; a dev cluster's repo may be plain http."""
+    """The local e2e serves the chart cache on 127.0.0.1; a dev cluster's repo may be plain http."""
     for stack, mirror in [("dev", "http://charts.lan:8080"), ("prod", "http://127.0.0.1:8879/charts")]:
         for release in releases(stack, "gateway-api", mirror):
             assert release.inputs["repositoryOpts"] == {"repo": mirror}

@@ -4,7 +4,6 @@ project, only when its sha256 is the pinned one; nothing is fetched at deploy ti
 from __future__ import annotations
 
 import hashlib
-import io
 import tarfile
 
 import pytest
@@ -14,7 +13,7 @@ from components.platform import charts
 from tests.chart_tools import chart_cache
 from tests.conftest import ROOT
 
-# sha256 of standard-install.yaml in ../shared/charts/gateway-api-standard-install-v1.5.1.tgz
+# sha256 of standard-install.yaml in the chart cache's gateway-api-standard-install-v1.5.1.tgz
 # (kubernetes-sigs/gateway-api tag v1.5.1, commit e7677b70), computed from that package.
 PINNED_SHA256 = "751002b3b91a87f7ae3bd2517c79a47a8d7ed6702901808a1cf9bd97d284f9b8"
 VENDORED = ROOT / "components/platform/vendor/gateway-api-v1.5.1-standard-install.yaml"

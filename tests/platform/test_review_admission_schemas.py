@@ -1,12 +1,13 @@
-"""The review admission allowlist against the real CRD schemas of the pinned charts (../shared/charts):
+"""The review admission allowlist against the real CRD schemas of the pinned charts (the chart cache, tests/chart_tools.py):
 every refused field exists (a `has()` of a field the schema lacks can never match: the dead
 `authorization.credentialsFile` guard of issue 21), and refused + admitted is the whole schema, so a
 chart upgrade that adds a field fails here until someone classifies it."""
 
 from __future__ import annotations
 
+from tests.chart_tools import chart_cache
+
 import io
-import os
 import re
 import tarfile
 from pathlib import Path
@@ -15,7 +16,6 @@ import pytest
 import yaml
 
 from components.platform.review_admission import REFUSED_FIELDS
-from tools.mock_runtime import ROOT
 
 CHARTS = {
     "ServiceMonitor": ("kube-prometheus-stack-88.5.3.tgz", "kube-prometheus-stack/charts/crds/crds/crd-servicemonitors.yaml"),
@@ -39,13 +39,7 @@ ADMITTED = {
 
 
 def shared_charts() -> Path:
-    for candidate in (ROOT.parent / "shared" / "charts", ROOT.parent.parent / "shared" / "charts", Path("/work/shared/charts")):
-        if candidate.is_dir():
-            return candidate
-    message = "../shared/charts (the pinned upstream chart packages) is not beside the checkout"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    return chart_cache().directory
 
 
 def crd_schemas(kind: str) -> list[dict]:
