@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster.interface import ClusterInterface
 from components.platform import charts
+from components.platform.mirrors import Mirrors
 from components.platform.chart_defaults import locked_container_context, pod_context, resources
 
 CLUSTER_AUTOSCALER_SA = "cluster-autoscaler"
@@ -66,6 +67,7 @@ class AutoscalingArgs:
     namespace: k8s.core.v1.Namespace
     namespace_name: str
     kubernetes_version: Optional[str]
+    mirrors: Mirrors
     # The release whose CRDs the charts' ServiceMonitors need (kube-prometheus-stack).
     monitoring_crds: Optional[pulumi.Resource] = None
     highly_available: bool = True
@@ -84,7 +86,7 @@ class Autoscaling(pulumi.ComponentResource):
                 charts.METRICS_SERVER,
                 args.namespace_name,
                 self._metrics_server_values(args),
-                parent=self,
+                mirrors=args.mirrors, parent=self,
                 provider=cluster.provider,
                 depends_on=[args.namespace, *([args.monitoring_crds] if args.monitoring_crds else []), *args.cluster.workloads_ready],
             )
@@ -103,7 +105,7 @@ class Autoscaling(pulumi.ComponentResource):
                 charts.CLUSTER_AUTOSCALER,
                 args.namespace_name,
                 self._cluster_autoscaler_values(args, image, annotations),
-                parent=self,
+                mirrors=args.mirrors, parent=self,
                 provider=cluster.provider,
                 depends_on=[args.namespace, *([args.monitoring_crds] if args.monitoring_crds else []), *args.cluster.workloads_ready],
             )

@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 from components.platform import charts
 from components.platform.chart_defaults import image_user_pod_context, locked_container_context, resources
 from components.platform.dns01 import TOKEN_KEY, TOKEN_SECRET_NAME, dns01_solver
+from components.platform.mirrors import Mirrors
 from components.platform.review_edge import REVIEW_TLS_SECRET, ReviewWildcard
 from components.secure_defaults import recommended_labels
 
@@ -34,6 +35,7 @@ class CertManagerArgs:
     namespace_name: str
     provider: k8s.Provider
     issuer: str
+    mirrors: Mirrors
     acme_email: Optional[str]
     acme_solver: dict
     hostnames: tuple[str, ...]
@@ -68,6 +70,7 @@ class CertManager(pulumi.ComponentResource):
             charts.CERT_MANAGER,
             args.namespace_name,
             self._values(args),
+            mirrors=args.mirrors,
             parent=self,
             provider=args.provider,
             depends_on=[*before_release, *args.workloads_ready],

@@ -13,6 +13,8 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.platform.mirrors import Mirrors
+
 
 @dataclass(frozen=True)
 class ChartRef:
@@ -20,6 +22,11 @@ class ChartRef:
     version: str
     # An https Helm repository; None for an OCI chart, whose `chart` is the full oci:// reference.
     repo: Optional[str] = None
+
+    @property
+    def name(self) -> str:
+        """The chart's own name (a mirror serves it under this name)."""
+        return self.chart.rsplit("/", 1)[-1]
 
 
 CERT_MANAGER = ChartRef("cert-manager", "v1.21.1", "https://charts.jetstack.io")
@@ -51,16 +58,19 @@ def helm_release(
     values: Mapping[str, Any],
     parent: pulumi.Resource,
     provider: pulumi.ProviderResource,
+    mirrors: Mirrors,
     depends_on: Sequence[pulumi.Resource] = (),
     release_name: Optional[str] = None,
 ) -> k8s.helm.v3.Release:
-    """A pinned release into a namespace this program created (never Helm's own)."""
+    """A pinned release into a namespace this program created (never Helm's own), from the
+    chart's upstream source or the stack's chart mirror."""
+    chart, repo = mirrors.chart(ref.chart, ref.repo)
     return k8s.helm.v3.Release(
         name,
         name=release_name or ref.chart.rsplit("/", 1)[-1],
-        chart=ref.chart,
+        chart=chart,
         version=ref.version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=ref.repo) if ref.repo else None,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo) if repo else None,
         namespace=namespace,
         create_namespace=False,
         values=dict(values),

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.platform import charts
+from components.platform.mirrors import Mirrors
 
 NAMESPACE = "cnpg-system"
 OPERATOR_POD_LABELS = {"app.kubernetes.io/name": "cloudnative-pg"}
@@ -29,6 +30,7 @@ class CloudNativePgArgs:
     # The cert-manager release: the plugin's chart creates an Issuer and Certificates.
     cert_manager: pulumi.Resource
     highly_available: bool
+    mirrors: Mirrors
     # ClusterInterface.nodes_ready: the operator and plugin pods need nodes only (no DNS, no volumes).
     nodes_ready: tuple = ()
 
@@ -48,11 +50,11 @@ class CloudNativePg(pulumi.ComponentResource):
                 "monitoring": {"podMonitorEnabled": False},
                 "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}, "limits": {"cpu": "500m", "memory": "400Mi"}},
             },
-            parent=self, provider=args.provider, depends_on=[args.namespace, *args.nodes_ready],
+            mirrors=args.mirrors, parent=self, provider=args.provider, depends_on=[args.namespace, *args.nodes_ready],
         )
         self.plugin = charts.helm_release(
             f"{name}-barman-cloud", charts.PLUGIN_BARMAN_CLOUD, NAMESPACE,
             {"crds": {"create": True}, "resources": {"requests": {"cpu": "50m", "memory": "100Mi"}, "limits": {"cpu": "250m", "memory": "256Mi"}}},
-            parent=self, provider=args.provider, depends_on=[args.namespace, args.cert_manager, *args.nodes_ready],
+            mirrors=args.mirrors, parent=self, provider=args.provider, depends_on=[args.namespace, args.cert_manager, *args.nodes_ready],
         )
         self.register_outputs({"namespace": NAMESPACE})

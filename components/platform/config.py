@@ -12,6 +12,7 @@ from typing import Iterable, Literal, Optional, get_args
 from pydantic import Field
 
 from components.config_base import Environment, Problem, Section
+from components.platform.mirrors import Mirrors, chart_mirror_problems, image_mirror_problems
 
 EdgeKind = Literal["gateway-api", "ingress-nginx"]
 IssuerName = Literal["letsencrypt-prod", "letsencrypt-staging", "selfsigned"]
@@ -77,6 +78,11 @@ class PlatformConfig(Section):
     monitoring: MonitoringConfig = MonitoringConfig()
     # Set on the stack whose cluster hosts review environments (staging).
     review_environments: Optional[ReviewEnvironmentsConfig] = None
+    # Air-gapped clusters (components/platform/mirrors.py, docs/CHARTS.md): one Helm repository
+    # (https://...) or OCI registry path (oci://...) serving every pinned chart, and one registry
+    # serving every image the program and the charts pull, as <imageMirror>/<registry>/<path>.
+    chart_mirror: Optional[str] = Field(None, max_length=500)
+    image_mirror: Optional[str] = Field(None, max_length=300)
 
     def problems(self, env: Environment) -> Iterable[Problem]:
         if self.domain is None:
@@ -94,6 +100,10 @@ class PlatformConfig(Section):
         if env == "prod" and self.edge_replicas < 2:
             yield "edgeReplicas", f"must be >= 2 in prod so the edge survives a node loss (got {self.edge_replicas})"
         yield from self._review_problems(env, issuer)
+        if self.chart_mirror is not None:
+            yield from (("chartMirror", msg) for msg in chart_mirror_problems(self.chart_mirror, env))
+        if self.image_mirror is not None:
+            yield from (("imageMirror", msg) for msg in image_mirror_problems(self.image_mirror))
 
     def _review_problems(self, env: Environment, issuer: IssuerName) -> Iterable[Problem]:
         review = self.review_environments
@@ -113,6 +123,10 @@ class PlatformConfig(Section):
         if self.issuer is not None:
             return self.issuer
         return "selfsigned" if env == "dev" else "letsencrypt-prod"
+
+    @property
+    def mirrors(self) -> Mirrors:
+        return Mirrors.from_settings(self.chart_mirror, self.image_mirror)
 
     @property
     def review_hostname(self) -> Optional[str]:

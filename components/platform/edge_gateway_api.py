@@ -24,6 +24,7 @@ import pulumi_kubernetes as k8s
 from components.platform import charts
 from components.platform.chart_defaults import resources
 from components.platform.interface import EdgeInterface
+from components.platform.mirrors import Mirrors
 from components.platform.review_edge import REVIEW_LISTENER, REVIEW_TLS_SECRET, ReviewWildcard, review_namespace_labels
 from components.platform.security_headers import SECURITY_HEADERS, response_header_filter
 from components.secure_defaults import recommended_labels
@@ -47,6 +48,7 @@ class GatewayApiEdgeArgs:
     service_type: str
     replicas: int
     provider: k8s.Provider
+    mirrors: Mirrors
     # The release whose CRDs the chart's ServiceMonitor needs (kube-prometheus-stack).
     monitoring_crds: Optional[pulumi.Resource] = None
     # ClusterInterface.workloads_ready: the release's pods need nodes, DNS and storage.
@@ -108,6 +110,7 @@ class GatewayApiEdge(pulumi.ComponentResource):
             charts.NGINX_GATEWAY_FABRIC,
             args.namespace_name,
             self._values(args),
+            mirrors=args.mirrors,
             parent=self,
             provider=args.provider,
             depends_on=[args.namespace, self.crds, *([args.monitoring_crds] if args.monitoring_crds else []), *args.workloads_ready],

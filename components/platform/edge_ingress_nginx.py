@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 from components.platform import charts
 from components.platform.chart_defaults import resources
 from components.platform.interface import EdgeInterface
+from components.platform.mirrors import Mirrors
 from components.platform.security_headers import SECURITY_HEADERS, ingress_nginx_added_headers, ingress_nginx_hsts_config
 from components.secure_defaults import recommended_labels
 
@@ -42,6 +43,7 @@ class IngressNginxEdgeArgs:
     service_type: str
     replicas: int
     provider: k8s.Provider
+    mirrors: Mirrors
     # The release whose CRDs the chart's ServiceMonitor needs (kube-prometheus-stack).
     monitoring_crds: Optional[pulumi.Resource] = None
     # ClusterInterface.workloads_ready: the release's pods need nodes, DNS and storage.
@@ -77,6 +79,7 @@ class IngressNginxEdge(pulumi.ComponentResource):
             charts.INGRESS_NGINX,
             args.namespace_name,
             self._values(args),
+            mirrors=args.mirrors,
             parent=self,
             provider=args.provider,
             depends_on=[args.namespace, self.headers, *([args.monitoring_crds] if args.monitoring_crds else []), *args.workloads_ready],

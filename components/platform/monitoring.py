@@ -23,6 +23,7 @@ import pulumi_random as random
 from components.platform import alertmanager_config, charts
 from components.platform.chart_defaults import container_context, locked_container_context, pod_context, resources
 from components.platform.config import MonitoringConfig
+from components.platform.mirrors import Mirrors
 from components.secure_defaults import recommended_labels
 
 RELEASE_NAME = "kube-prometheus-stack"
@@ -46,6 +47,7 @@ class MonitoringArgs:
     node_exporter_namespace_name: str
     provider: k8s.Provider
     storage_class: str
+    mirrors: Mirrors
     config: MonitoringConfig
     # The secret receivers config, or None (alerts then go to the `null` receiver).
     receivers: Optional[pulumi.Output[str]]
@@ -99,6 +101,7 @@ class Monitoring(pulumi.ComponentResource):
             charts.KUBE_PROMETHEUS_STACK,
             args.namespace_name,
             self._values(args),
+            mirrors=args.mirrors,
             parent=self,
             provider=args.provider,
             depends_on=[args.namespace, args.node_exporter_namespace, grafana_admin, alertmanager, *args.workloads_ready],

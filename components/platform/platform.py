@@ -75,6 +75,7 @@ class Platform(pulumi.ComponentResource):
         cfg, cluster = args.config, args.cluster
         ha = args.env != "dev"
         child = pulumi.ResourceOptions(parent=self)
+        mirrors = cfg.mirrors
 
         namespaces = PlatformNamespaces(
             f"{name}-namespaces",
@@ -96,6 +97,7 @@ class Platform(pulumi.ComponentResource):
                 node_exporter_namespace=namespaces[NODE_EXPORTER_NAMESPACE],
                 node_exporter_namespace_name=NODE_EXPORTER_NAMESPACE,
                 provider=cluster.provider,
+                mirrors=mirrors,
                 workloads_ready=cluster.workloads_ready,
                 storage_class=cluster.storage_class,
                 config=cfg.monitoring,
@@ -118,6 +120,7 @@ class Platform(pulumi.ComponentResource):
                     service_type=cfg.edge_service_type,
                     replicas=cfg.edge_replicas,
                     provider=cluster.provider,
+                    mirrors=mirrors,
                     monitoring_crds=monitoring.release,
                     workloads_ready=cluster.workloads_ready,
                     review_wildcard=review,
@@ -135,6 +138,7 @@ class Platform(pulumi.ComponentResource):
                     service_type=cfg.edge_service_type,
                     replicas=cfg.edge_replicas,
                     provider=cluster.provider,
+                    mirrors=mirrors,
                     monitoring_crds=monitoring.release,
                     workloads_ready=cluster.workloads_ready,
                 ),
@@ -147,6 +151,7 @@ class Platform(pulumi.ComponentResource):
                 namespace=namespaces[CERT_MANAGER_NAMESPACE],
                 namespace_name=CERT_MANAGER_NAMESPACE,
                 provider=cluster.provider,
+                mirrors=mirrors,
                 workloads_ready=cluster.workloads_ready,
                 issuer=cfg.issuer_for(args.env),
                 acme_email=cfg.acme_email,
@@ -166,7 +171,7 @@ class Platform(pulumi.ComponentResource):
 
         cnpg = CloudNativePg(f"{name}-cnpg", CloudNativePgArgs(
             namespace=namespaces[CNPG_NAMESPACE], provider=cluster.provider,
-            cert_manager=cert_manager.release, highly_available=ha, nodes_ready=cluster.nodes_ready,
+            cert_manager=cert_manager.release, highly_available=ha, mirrors=mirrors, nodes_ready=cluster.nodes_ready,
         ), opts=child)
 
         if cfg.review_environments is not None:
@@ -182,6 +187,7 @@ class Platform(pulumi.ComponentResource):
                     namespace=namespaces[AUTOSCALING_NAMESPACE],
                     namespace_name=AUTOSCALING_NAMESPACE,
                     kubernetes_version=args.kubernetes_version,
+                    mirrors=mirrors,
                     monitoring_crds=monitoring.release,
                     highly_available=ha,
                 ),

@@ -12,8 +12,8 @@ CASES = [
     ("prod", {"platform.edge": "traefik"},
      ["tradesense:platform.edge must be 'gateway-api' or 'ingress-nginx' (got 'traefik')"]),
     ("prod", {"platform.edgee": "ingress-nginx"},
-     ["tradesense:platform.edgee is not a known setting (known here: acmeEmail, domain, edge, edgeReplicas, "
-      "edgeServiceType, issuer, monitoring, reviewEnvironments)"]),
+     ["tradesense:platform.edgee is not a known setting (known here: acmeEmail, chartMirror, domain, edge, edgeReplicas, "
+      "edgeServiceType, imageMirror, issuer, monitoring, reviewEnvironments)"]),
     ("staging", {"platform.monitoring.retension": "7d"},
      ["tradesense:platform.monitoring.retension is not a known setting (known here: alertmanagerStorageSize, "
       "retention, retentionSize, storageSize)"]),
