@@ -8,7 +8,7 @@ OPS_PYTHON ?= /usr/bin/python3
 OPS_VENV := build/ops-venv
 STACK ?= staging
 
-.PHONY: plan test bench engine e2e
+.PHONY: plan test bench engine e2e cluster e2e-cluster
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,7 @@ plan: $(VENV)/.installed
 # (outside CI, no Go and no Pulumi CLI means the e2e tests skip; under CI they fail).
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(OPS_VENV)/.installed
 	$(VENV)/bin/python -m tools.engine build --if-possible
+	$(VENV)/bin/python -m tools.cluster build --if-possible
 	$(VENV)/bin/python -m pytest -q
 
 bench: $(VENV)/.installed
@@ -44,3 +45,12 @@ engine: $(VENV)/.installed
 
 e2e: engine
 	$(VENV)/bin/python -m pytest -q tests/e2e
+
+# A local Kubernetes control plane (etcd, kube-apiserver/-controller-manager/-scheduler, kwok,
+# helm, the real pulumi-resource-kubernetes) built from Go modules into build/cluster/bin (cached).
+cluster: $(VENV)/.installed
+	$(VENV)/bin/python -m tools.cluster build
+
+# `pulumi up -s dev` and the staging/prod plans against it (docs/ENGINE.md "Local control plane").
+e2e-cluster: engine cluster
+	$(VENV)/bin/python -m pytest -q tests/e2e/cluster

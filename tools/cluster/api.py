@@ -31,6 +31,8 @@ class Client:
     as_user: Optional[str] = None
     as_groups: tuple[str, ...] = ()
     timeout: float = 30.0
+    # Every `Warning` header the server sent (Pod Security's "would violate" on workloads, deprecations).
+    warnings: list = field(default_factory=list)
     _context: ssl.SSLContext = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +64,7 @@ class Client:
             conn.endheaders(data)
             response = conn.getresponse()
             raw = response.read().decode()
+            self.warnings.extend(f"{method} {path}: {w}" for w in response.headers.get_all("Warning") or [])
         finally:
             conn.close()
         try:
