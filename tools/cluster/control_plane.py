@@ -225,7 +225,7 @@ class ControlPlane:
         stages = sorted(str(p) for p in STAGES.glob("*.yaml"))
         argv = [str(BIN / "kwok"), f"--kubeconfig={self.kubeconfig}", "--manage-all-nodes=false",
                 "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-                f"--cidr={POD_CIDR}", "--node-ip=10.244.255.1",
+                f"--cidr={POD_CIDR}", "--node-ip=127.0.0.1",  # what the API server would dial for logs/exec: this machine
                 f"--server-address=127.0.0.1:{free_port()}"]
         for stage in stages:
             argv.append(f"--config={stage}")
