@@ -46,9 +46,15 @@ engine: $(VENV)/.installed
 e2e: engine
 	$(VENV)/bin/python -m pytest -q tests/e2e
 
+# Helm v3.21.4 from the Go module proxy into build/cluster/bin (cached: instant when present).
+# The offline plan renders every release with it (tools/chart_render.py, docs/CHARTS.md).
+.PHONY: helm
+helm:
+	tools/build_helm.sh
+
 # A local Kubernetes control plane (etcd, kube-apiserver/-controller-manager/-scheduler, kwok,
 # helm, the real pulumi-resource-kubernetes) built from Go modules into build/cluster/bin (cached).
-cluster: $(VENV)/.installed
+cluster: $(VENV)/.installed helm
 	$(VENV)/bin/python -m tools.cluster build
 
 # `pulumi up -s dev` and the staging/prod plans against it (docs/ENGINE.md "Local control plane").

@@ -7,7 +7,9 @@ OCI chart has no repository: Helm takes it by its full oci:// reference instead.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
@@ -41,11 +43,33 @@ CLOUDNATIVE_PG = ChartRef("cloudnative-pg", "0.29.0", "https://cloudnative-pg.gi
 PLUGIN_BARMAN_CLOUD = ChartRef("plugin-barman-cloud", "0.8.0", "https://cloudnative-pg.github.io/charts")
 CLUSTER_AUTOSCALER = ChartRef("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler")
 
-# Gateway API standard channel, the release NGINX Gateway Fabric 2.6.x is built against.
+# Gateway API standard channel, the release NGINX Gateway Fabric 2.6.x is built against. Its
+# install file (the release's standard-install.yaml, tag v1.5.1 commit e7677b70) is vendored, so a
+# deploy downloads nothing: the provider reads it from the project directory, and the program
+# refuses a file whose sha256 is not the pinned one. Upgrade: replace the file and both constants.
 GATEWAY_API_VERSION = "v1.5.1"
-GATEWAY_API_CRDS_URL = (
-    f"https://github.com/kubernetes-sigs/gateway-api/releases/download/{GATEWAY_API_VERSION}/standard-install.yaml"
-)
+GATEWAY_API_CRDS_FILE = f"components/platform/vendor/gateway-api-{GATEWAY_API_VERSION}-standard-install.yaml"
+GATEWAY_API_CRDS_SHA256 = "751002b3b91a87f7ae3bd2517c79a47a8d7ed6702901808a1cf9bd97d284f9b8"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class VendoredFileError(pulumi.RunError):
+    """A vendored manifest is missing or not the pinned content (no traceback for the user)."""
+
+
+def verified_vendored_file(relative: str, sha256: str, root: Path = PROJECT_ROOT) -> str:
+    """`relative` (to the project root, as the provider resolves it) once its content is the pinned one."""
+    path = root / relative
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as err:
+        raise VendoredFileError(f"{relative} is missing ({err.strerror}): restore it with `git checkout -- {relative}`") from None
+    if digest != sha256:
+        raise VendoredFileError(
+            f"{relative} has sha256 {digest}, not the pinned {sha256}: restore it with `git checkout -- {relative}`, "
+            "or, for an upgrade, vendor the new release file and update the pin in components/platform/charts.py"
+        )
+    return relative
 
 # Helm waits for every object of a release to be ready, up to this long.
 RELEASE_TIMEOUT_SECONDS = 600

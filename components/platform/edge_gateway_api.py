@@ -8,9 +8,10 @@ redirect's prefix match); one HTTPS listener per hostname terminates TLS with th
 certificate and accepts HTTPRoutes from the app namespace only. With review environments, one
 more listener for `*.<domain>` (wildcard certificate) accepts routes from their namespaces only.
 
-The CRDs come from the pinned upstream release file through `yaml.v2.ConfigFile`, which the
+The CRDs come from the pinned upstream release file, vendored in the repository and checked
+against its sha256 (components/platform/charts.py), through `yaml.v2.ConfigFile`, which the
 provider renders: under the mock runtime it is one resource with no children, so tests check
-its pinned URL and the dependency edges, not the CRD bodies.
+the file, its checksum and the dependency edges; the offline plan renders its objects.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ HTTP_LISTENER = "http"
 # The label Gateway API implementations (GEP-1762) put on a Gateway's data-plane pods.
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 GATEWAY_API_GROUP = "gateway.networking.k8s.io/v1"
+RELEASE_NAME = "nginx-gateway-fabric"
+METRICS_PORT = 9113
+# The chart's selector labels (templates/_helpers.tpl "nginx-gateway.selectorLabels") on the
+# control-plane pods; the data-plane pods NGF provisions carry the Gateway's labels instead.
+CONTROL_PLANE_POD_LABELS = {"app.kubernetes.io/name": "nginx-gateway-fabric", "app.kubernetes.io/instance": RELEASE_NAME}
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ class GatewayApiEdgeArgs:
     replicas: int
     provider: k8s.Provider
     mirrors: Mirrors
-    # The release whose CRDs the chart's ServiceMonitor needs (kube-prometheus-stack).
+    # The release whose CRDs the control-plane PodMonitor needs (kube-prometheus-stack).
     monitoring_crds: Optional[pulumi.Resource] = None
     # ClusterInterface.workloads_ready: the release's pods need nodes, DNS and storage.
     workloads_ready: tuple = ()
@@ -87,6 +93,7 @@ class GatewayApiEdge(pulumi.ComponentResource):
     crds: k8s.yaml.v2.ConfigFile
     controller: k8s.helm.v3.Release
     gateway: k8s.apiextensions.CustomResource
+    control_plane_monitor: Optional[k8s.apiextensions.CustomResource] = None
     # The ACME HTTP-01 solver for ClusterIssuers, and what a Certificate must wait for.
     acme_solver: dict
     certificate_namespace: str
@@ -101,7 +108,7 @@ class GatewayApiEdge(pulumi.ComponentResource):
         # cluster when this component goes away (an edge switch, a refactor).
         self.crds = k8s.yaml.v2.ConfigFile(
             f"{name}-gateway-api-crds",
-            file=charts.GATEWAY_API_CRDS_URL,
+            file=charts.verified_vendored_file(charts.GATEWAY_API_CRDS_FILE, charts.GATEWAY_API_CRDS_SHA256),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True, transforms=[retain_on_delete])),
         )
 
@@ -113,8 +120,13 @@ class GatewayApiEdge(pulumi.ComponentResource):
             mirrors=args.mirrors,
             parent=self,
             provider=args.provider,
-            depends_on=[args.namespace, self.crds, *([args.monitoring_crds] if args.monitoring_crds else []), *args.workloads_ready],
+            # The chart ships no monitoring objects (the PodMonitor below is ours): no wait for their CRDs.
+            depends_on=[args.namespace, self.crds, *args.workloads_ready],
+            release_name=RELEASE_NAME,
         )
+
+        if args.monitoring_crds is not None:
+            self.control_plane_monitor = self._control_plane_monitor(name, args)
 
         infrastructure: dict = {"labels": {"app.kubernetes.io/part-of": "tradesense"}}
         if args.load_balancer_annotations:
@@ -206,6 +218,22 @@ class GatewayApiEdge(pulumi.ComponentResource):
         )
         self.register_outputs({"gateway": GATEWAY_NAME, "httpsSections": list(self.interface.https_sections)})
 
+    def _control_plane_monitor(self, name: str, args: GatewayApiEdgeArgs) -> k8s.apiextensions.CustomResource:
+        return k8s.apiextensions.CustomResource(
+            f"{name}-control-plane-monitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="PodMonitor",
+            metadata={"name": "nginx-gateway-fabric", "namespace": args.namespace_name,
+                      "labels": recommended_labels("nginx-gateway-fabric", "monitoring")},
+            spec={
+                "selector": {"matchLabels": dict(CONTROL_PLANE_POD_LABELS)},
+                "namespaceSelector": {"matchNames": [args.namespace_name]},
+                "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "60s"}],
+            },
+            # Only the PodMonitor CRD is needed: it selects the pods whenever they appear.
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.namespace, args.monitoring_crds]),
+        )
+
     @staticmethod
     def _values(args: GatewayApiEdgeArgs) -> dict:
         return {
@@ -217,12 +245,10 @@ class GatewayApiEdge(pulumi.ComponentResource):
                 # Gateways (`snippets` replaced `snippetsFilters` in NGF 2.4 and covers SnippetsPolicy too).
                 "productTelemetry": {"enable": False},
                 "snippets": {"enable": False},
-                # Control-plane metrics, scraped through the chart's metrics Service and ServiceMonitor.
-                "metrics": {
-                    "enable": True,
-                    "service": {"create": True},
-                    "serviceMonitor": {"create": True, "endpoints": [{"port": "metrics", "path": "/metrics"}]},
-                },
+                # Control-plane metrics on the container port `metrics` (9113). Chart 2.6.5 has no
+                # Service or ServiceMonitor for them (only prometheus.io annotations, which the
+                # Prometheus operator ignores): the PodMonitor below scrapes them.
+                "metrics": {"enable": True, "port": METRICS_PORT},
             },
             "nginx": {
                 # The data plane's own exporter has no Service or monitor in the chart: off, not half-wired.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 import pytest
 
@@ -31,10 +30,8 @@ def _domain(stack):
 def test_default_edge_is_gateway_api_with_pinned_standard_crds(recordings, stack):
     """The committed stacks (no override) use Gateway API and the standard-channel CRDs of one release."""
     crds = recordings[stack].one(CONFIG_FILE)
-    assert re.fullmatch(
-        r"https://github\.com/kubernetes-sigs/gateway-api/releases/download/v\d+\.\d+\.\d+/standard-install\.yaml",
-        crds.inputs["file"],
-    )
+    # A vendored file, relative to the project (test_gateway_api_crds.py checks its content).
+    assert crds.inputs["file"] == "components/platform/vendor/gateway-api-v1.5.1-standard-install.yaml"
     assert len(recordings[stack].of_type(GATEWAY)) == 1
 
 
@@ -184,14 +181,20 @@ def test_gateway_fabric_takes_no_raw_nginx_snippets_and_sends_no_telemetry(platf
 def test_edge_metrics_are_scraped_or_off(platform_runs, stack):
     ngf_run = platform_runs[(stack, "gateway-api")]
     ngf = ngf_run.values("nginx-gateway-fabric")
-    metrics = ngf["nginxGateway"]["metrics"]
-    # The chart's ServiceMonitor selects the metrics Service, so both must be created.
-    assert metrics["enable"] and metrics["service"]["create"] and metrics["serviceMonitor"]["create"]
-    assert metrics["serviceMonitor"]["endpoints"][0]["port"] == "metrics"
+    # Chart 2.6.5 exposes the control-plane metrics on a container port and has no Service or
+    # ServiceMonitor for them: a PodMonitor scrapes the pods (the rendered chart's labels and
+    # port are checked against it in tests/test_chart_render.py).
+    assert ngf["nginxGateway"]["metrics"] == {"enable": True, "port": 9113}
+    monitor = ngf_run.named("kubernetes:monitoring.coreos.com/v1:PodMonitor", "nginx-gateway-fabric")
+    assert monitor.inputs["metadata"]["namespace"] == "nginx-gateway"
+    assert monitor.inputs["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "nginx-gateway-fabric", "app.kubernetes.io/instance": ngf_run.releases()["nginx-gateway-fabric"].inputs["name"]}
+    assert monitor.inputs["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
     assert ngf["nginx"]["config"]["metrics"]["disable"] is True  # no monitor for the data plane
     nginx_run = platform_runs[(stack, "ingress-nginx")]
     controller = nginx_run.values("ingress-nginx")["controller"]
     assert controller["metrics"] == {"enabled": True, "serviceMonitor": {"enabled": True}}
-    # ServiceMonitor is a CRD of kube-prometheus-stack: the charts wait for it.
-    for run, chart in ((ngf_run, "nginx-gateway-fabric"), (nginx_run, "ingress-nginx")):
-        assert run.depends_on(run.releases()[chart], run.releases()["kube-prometheus-stack"]), chart
+    # PodMonitor and ServiceMonitor are CRDs of kube-prometheus-stack: their users wait for it.
+    kps = ngf_run.releases()["kube-prometheus-stack"]
+    assert ngf_run.depends_on(monitor, kps)
+    assert nginx_run.depends_on(nginx_run.releases()["ingress-nginx"], nginx_run.releases()["kube-prometheus-stack"])

@@ -3,7 +3,7 @@
 Each component is one wrapper module under tools/cluster/go/ (go.mod + go.sum committed). A build
 is skipped when its outputs exist and its stamp (a digest of go.mod, go.sum and the link flags)
 matches, so a second run takes seconds; a cold one takes about 25 CPU-minutes (docs/performance.md).
-Helm comes from the same place as the charts tooling's `make helm` (build/cluster/bin/helm).
+Helm is the charts tooling's `make helm` (tools/build_helm.sh, build/cluster/bin/helm).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ KUBERNETES_VERSION = "v1.35.4"
 PROVIDER_MODULE = "github.com/pulumi/pulumi-kubernetes/provider/v4"
 # The proxy serves provider/v4 only at the v4.25.0 release commit (go.mod says which pseudo-version).
 PROVIDER_VERSION = "4.25.0"
-HELM_VERSION = "v3.21.4"
 
 
 class BuildError(RuntimeError):
@@ -147,17 +146,9 @@ def copy_kwok_stages() -> None:
 
 
 def helm() -> Path:
-    """Helm at the pinned version, shared with the charts tooling (`make helm`)."""
-    path = BIN / "helm"
-    stamp = STAMPS / "helm"
-    if path.exists() and stamp.exists() and stamp.read_text() == HELM_VERSION:
-        return path
-    BIN.mkdir(parents=True, exist_ok=True)
-    subprocess.run([_go(), "install", f"helm.sh/helm/v3/cmd/helm@{HELM_VERSION}"],
-                   env={**os.environ, "GOBIN": str(BIN), "CGO_ENABLED": "0"}, check=True)
-    STAMPS.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(HELM_VERSION)
-    return path
+    """Helm at the pinned version, built by the charts tooling's `make helm` (tools/build_helm.sh)."""
+    subprocess.run(["bash", str(ROOT / "tools" / "build_helm.sh")], check=True)
+    return BIN / "helm"
 
 
 def build(log=print) -> None:
