@@ -181,6 +181,25 @@ def test_the_migration_job_completed(dev):
     assert jobs[0]["status"].get("succeeded", 0) >= 1
 
 
+def test_the_gateway_controllers_metrics_port_is_selected_by_a_pod_monitor(dev):
+    """Issue 19: NGINX Gateway Fabric's control-plane metrics are scraped. The program's monitor
+    must select the pods the real chart made, on a container port the real chart declares."""
+    assert dev.up.code == 0, str(dev.up)
+    monitors = dev.api.get("/apis/monitoring.coreos.com/v1/namespaces/nginx-gateway/podmonitors")["items"]
+    monitors += dev.api.get("/apis/monitoring.coreos.com/v1/namespaces/nginx-gateway/servicemonitors")["items"]
+    assert monitors, "nothing scrapes the nginx-gateway namespace"
+    scraped = []
+    for monitor in monitors:
+        labels = monitor["spec"]["selector"]["matchLabels"]
+        selector = ",".join(f"{k}={v}" for k, v in labels.items())
+        pods = dev.api.get("/api/v1/namespaces/nginx-gateway/pods", query={"labelSelector": selector})["items"]
+        ports = {p.get("name") for pod in pods for c in pod["spec"]["containers"] for p in c.get("ports", [])}
+        for endpoint in monitor["spec"].get("podMetricsEndpoints", []):
+            if pods and endpoint.get("port") in ports:
+                scraped.append((monitor["metadata"]["name"], endpoint["port"]))
+    assert scraped, f"no monitor selects a chart pod on a declared port: {[m['spec'] for m in monitors]}"
+
+
 PRIVILEGED = {
     "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "e2e-privileged"},
     "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10", "securityContext": {"privileged": True}}]},
