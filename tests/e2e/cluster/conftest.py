@@ -70,8 +70,16 @@ def helm(control_plane):
     return run
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a plain `=` is a string (YAML 1.1's `value` tag, which
+    it resolves but cannot construct; Kubernetes reads it as "=")."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
+
+
 def documents(text: str) -> list[dict]:
-    return [d for d in yaml.safe_load_all(text) if isinstance(d, dict) and d.get("kind")]
+    return [d for d in yaml.load_all(text, Loader=_Loader) if isinstance(d, dict) and d.get("kind")]
 
 
 @pytest.hookimpl(hookwrapper=True)

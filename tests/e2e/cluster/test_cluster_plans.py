@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import base64
 import copy
-import io
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 
@@ -29,12 +27,12 @@ from tests.e2e.cluster.conftest import documents
 from tests.e2e.cluster.test_cluster_dev import stand_in_versions
 from tests.e2e.harness import ROOT
 from tools.cluster.api import ApiError
+from components.platform.charts import GATEWAY_API_CRDS_FILE
 from tools.cluster.build import KUBERNETES_VERSION
 
 STACKS = ("staging", "prod")
 REVIEW_NUMBER = 123
 PLACEHOLDER = "e2e-placeholder"
-GATEWAY_API_PACKAGE = "gateway-api-standard-install-v1.5.1.tgz"
 ESTABLISHED_TIMEOUT = 60
 
 
@@ -105,9 +103,8 @@ def render(helm, charts_dir: Path, release: dict, api_versions: list[str], workd
 
 
 def gateway_api_crds(charts_dir: Path) -> list[dict]:
-    with tarfile.open(charts_dir / GATEWAY_API_PACKAGE) as tar:
-        member = next(m for m in tar.getmembers() if m.name.endswith(".yaml"))
-        return documents(io.TextIOWrapper(tar.extractfile(member)).read())
+    """The vendored file the program applies (components/platform/charts.py)."""
+    return documents((ROOT / GATEWAY_API_CRDS_FILE).read_text())
 
 
 def served_api_versions(api) -> list[str]:
@@ -126,9 +123,12 @@ def server(control_plane, plans, charts_dir, helm, tmp_path_factory):
             for doc in render(helm, charts_dir, release, [], workdir, crds=True):
                 if doc["kind"] == "CustomResourceDefinition":
                     crds[doc["metadata"]["name"]] = doc
-    for doc in gateway_api_crds(charts_dir):
-        crds[doc["metadata"]["name"]] = doc
-    for doc in crds.values():
+    # The Gateway API install file the program applies (its CRDs and its upgrade-guard policy).
+    gateway_api = gateway_api_crds(charts_dir)
+    for doc in gateway_api:
+        if doc["kind"] == "CustomResourceDefinition":
+            crds[doc["metadata"]["name"]] = doc
+    for doc in [*crds.values(), *(d for d in gateway_api if d["kind"] != "CustomResourceDefinition")]:
         api.apply(doc)
     deadline = time.monotonic() + ESTABLISHED_TIMEOUT
     for name in crds:
