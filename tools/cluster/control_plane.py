@@ -225,6 +225,8 @@ class ControlPlane:
         stages = sorted(str(p) for p in STAGES.glob("*.yaml"))
         argv = [str(BIN / "kwok"), f"--kubeconfig={self.kubeconfig}", "--manage-all-nodes=false",
                 "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+                # kwok renews each node's Lease, or the node lifecycle controller marks it NotReady.
+                "--node-lease-duration-seconds=40",
                 f"--cidr={POD_CIDR}", "--node-ip=127.0.0.1",  # what the API server would dial for logs/exec: this machine
                 f"--server-address=127.0.0.1:{free_port()}"]
         for stage in stages:
