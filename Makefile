@@ -8,7 +8,7 @@ OPS_PYTHON ?= /usr/bin/python3
 OPS_VENV := build/ops-venv
 STACK ?= staging
 
-.PHONY: help plan test test-fast lint docs bench engine e2e
+.PHONY: help plan test test-fast lint docs bench engine e2e cluster e2e-cluster
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -42,6 +42,7 @@ plan: $(VENV)/.runtime  ## offline plan of STACK (default staging)
 # (outside CI, no Go and no Pulumi CLI means the e2e tests skip; under CI they fail).
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(OPS_VENV)/.installed lint  ## lint, then every test tier (what CI runs)
 	$(VENV)/bin/python -m tools.engine build --if-possible
+	$(VENV)/bin/python -m tools.cluster build --if-possible
 	$(VENV)/bin/python -m pytest -q
 
 # Unit and plan tiers on two workers (tests/conftest.py assigns the markers by folder).
@@ -83,3 +84,12 @@ helm:
 .PHONY: chart-check
 chart-check: $(VENV)/.installed helm
 	for stack in dev staging prod; do $(VENV)/bin/python -m tools.plan --stack $$stack --require-rendered >/dev/null || exit 1; done
+
+# A local Kubernetes control plane (etcd, kube-apiserver/-controller-manager/-scheduler, kwok,
+# helm, the real pulumi-resource-kubernetes) built from Go modules into build/cluster/bin (cached).
+cluster: $(VENV)/.installed helm  ## the local control plane's binaries (Go modules, cached)
+	$(VENV)/bin/python -m tools.cluster build
+
+# `pulumi up -s dev` and the staging/prod plans against it (docs/ENGINE.md "Local control plane").
+e2e-cluster: engine cluster  ## pulumi up -s dev and the plans against the local control plane
+	$(VENV)/bin/python -m pytest -q tests/e2e/cluster
