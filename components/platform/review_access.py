@@ -79,8 +79,9 @@ class ReviewDeployerAccess(pulumi.ComponentResource):
         slots = k8s.core.v1.ResourceQuota(
             f"{name}-slots",
             metadata={"name": SLOTS_QUOTA_NAME, "namespace": CI_NAMESPACE, "labels": labels},
-            spec={"hard": {"count/serviceaccounts": str(args.max_environments + FIXED_SERVICE_ACCOUNTS),
-                           "serviceaccounts": str(args.max_environments + FIXED_SERVICE_ACCOUNTS)}},
+            # Object-count quota: the API server knows ServiceAccounts only as count/serviceaccounts
+            # (a bare "serviceaccounts" is refused as "must be a standard resource for quota").
+            spec={"hard": {"count/serviceaccounts": str(args.max_environments + FIXED_SERVICE_ACCOUNTS)}},
             opts=in_namespace,
         )
         self.service_account = k8s.core.v1.ServiceAccount(
