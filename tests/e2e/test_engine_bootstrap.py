@@ -44,7 +44,8 @@ def test_the_bootstrap_deploys_under_the_policy_pack_with_exact_environment_trus
     roles = {r["inputs"]["name"]: json.loads(r["inputs"]["assumeRolePolicy"])
              for r in export["deployment"]["resources"] if r["type"] == "aws:iam/role:Role"}
     environments = {"prod-preview": "prod-preview", "prod-deploy": "production", "staging-deploy": "staging",
-                    "review": "review", "drift-prod": "drift-prod", "drift-staging": "drift-staging"}
+                    "review": "review", "review-admin": "review-admin", "drift-prod": "drift-prod",
+                    "drift-staging": "drift-staging"}
     assert set(roles) == {f"tradesense-ci-{p}" for p in environments}
     for purpose, env in environments.items():
         (statement,) = roles[f"tradesense-ci-{purpose}"]["Statement"]
