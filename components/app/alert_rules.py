@@ -257,13 +257,13 @@ def alerts(namespace: str, postgres_instances: int = 1) -> list[Alert]:
               "critical", "A TradeSense volume will be full within 24 hours",
               "At the last 6 hours' growth the volume runs out of space within a day.", "1h"),
         Alert("TradeSenseCertificateExpiringSoon",
-              "min without (instance, pod, container, endpoint, service, job) "
-              f"(certmanager_certificate_expiration_timestamp_seconds) - time() < {14 * DAY}",
+              _certificate_namespace("min without (instance, pod, container, endpoint, service, job) "
+                                     "(certmanager_certificate_expiration_timestamp_seconds)") + f" - time() < {14 * DAY}",
               "warning", "A TLS certificate expires within 14 days",
               "cert-manager renews 30 days before expiry, so renewal has been failing for over two weeks.", "1h"),
         Alert("TradeSenseCertificateNotReady",
-              "max without (instance, pod, container, endpoint, service, job) "
-              '(certmanager_certificate_ready_status{condition!="True"}) == 1',
+              _certificate_namespace("max without (instance, pod, container, endpoint, service, job) "
+                                     '(certmanager_certificate_ready_status{condition!="True"})') + " == 1",
               "warning", "A TLS certificate is not ready",
               "cert-manager reports the Certificate not Ready for 15 minutes: issuance or renewal is failing.", "15m"),
         Alert("TradeSensePostgresBackupStale",
@@ -323,6 +323,12 @@ def recording_rules(namespace: str) -> list[dict]:
         {"record": "tradesense:http_request_duration_seconds:p95_5m", "expr": p95_latency(namespace)},
         {"record": "tradesense:http_request_duration_seconds:p50_5m", "expr": p50_latency(namespace)},
     ]
+
+
+def _certificate_namespace(expr: str) -> str:
+    """cert-manager's series name the Certificate's own namespace (the edge's), and every rule's
+    `namespace` label is the app's (rule_groups): keep the Certificate's as `certificate_namespace`."""
+    return f'label_replace({expr}, "certificate_namespace", "$1", "namespace", "(.*)")'
 
 
 def rule_groups(namespace: str, postgres_instances: int = 1) -> list[dict]:
