@@ -110,6 +110,7 @@ def test_chart_repository_lists_each_chart_at_its_true_version_and_serves_it(tmp
 
 def test_charts_are_found_beside_the_clone_or_any_folder_above(tmp_path, monkeypatch):
     monkeypatch.delenv("TRADESENSE_CHARTS", raising=False)
+    monkeypatch.delenv("TRADESENSE_CHART_CACHE", raising=False)
     clone = tmp_path / "ci" / "work" / "clone"
     clone.mkdir(parents=True)
     assert chart_repo.find_charts(clone) is None

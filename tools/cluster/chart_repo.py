@@ -1,4 +1,4 @@
-"""A Helm chart repository on 127.0.0.1 serving the upstream chart packages (../shared/charts/*.tgz).
+"""A Helm chart repository on 127.0.0.1 serving the upstream chart packages (the chart cache of tools/chart_cache.py).
 
 The e2e points `platform.chartMirror` at it, so the provider's own Helm installs from it exactly
 as it would from a user's mirror. index.yaml is written from each package's Chart.yaml (with its
@@ -19,13 +19,16 @@ from typing import Optional
 
 import yaml
 
+from tools.chart_cache import CACHE_ENV
 from tools.cluster.build import ROOT
 
 
 def find_charts(root: Path = ROOT) -> Optional[Path]:
-    """`shared/charts` beside the clone (CI) or beside any folder above it; TRADESENSE_CHARTS overrides."""
-    if os.environ.get("TRADESENSE_CHARTS"):
-        return Path(os.environ["TRADESENSE_CHARTS"])
+    """The chart cache (tools/chart_cache.py: $TRADESENSE_CHART_CACHE, else where CI puts it), also
+    looked for beside any folder above the clone (a worktree); TRADESENSE_CHARTS is an older alias."""
+    configured = os.environ.get(CACHE_ENV) or os.environ.get("TRADESENSE_CHARTS")
+    if configured:
+        return Path(configured)
     for folder in root.parents:
         candidate = folder / "shared" / "charts"
         if any(candidate.glob("*.tgz")):

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.harness import ROOT
 from tools.cluster.build import BIN, missing
 from tools.cluster.chart_repo import ChartRepo, find_charts
 from tools.cluster.control_plane import ControlPlane
