@@ -238,7 +238,35 @@ def review_policy(server, plans):
     for obj in slot_manifests(REVIEW_NUMBER, "staging"):
         _retry_rbac(lambda: admin.request("POST", admin.resource_path(obj["apiVersion"], obj["kind"],
                                                                        obj["metadata"].get("namespace")), obj))
-    return {"api": api, "admin": admin, "pr": _as(api, pr_service_account(REVIEW_NUMBER)), "policies": policies}
+    pr = _as(api, pr_service_account(REVIEW_NUMBER))
+    _wait_until_policies_enforce(pr)
+    return {"api": api, "admin": admin, "pr": pr, "policies": policies}
+
+
+def _wait_until_policies_enforce(pr, timeout: float = 90):
+    """A new policy and binding reach the admission plugin a moment after they are created (a full
+    CI run once admitted everything before they had): wait until probes of two kinds are refused."""
+    namespace = pr_namespace(REVIEW_NUMBER)
+    probes = [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "probe-lb", "namespace": namespace},
+         "spec": {"type": "LoadBalancer", "ports": [{"port": 80}], "selector": {"app": "x"}}},
+        {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": {"name": "probe-pg", "namespace": namespace},
+         "spec": {"instances": 1, "storage": {"size": "1Gi"},
+                  "managed": {"services": {"additional": [{"selectorType": "rw", "serviceTemplate": {
+                      "metadata": {"name": "probe-pg-lb"}, "spec": {"type": "LoadBalancer"}}}]}}}},
+    ]
+    deadline = time.monotonic() + timeout
+    for probe in probes:
+        while True:
+            try:
+                _dry_run_create(pr, probe)
+                refusal = ""
+            except ApiError as err:
+                refusal = str(err)
+            if "ValidatingAdmissionPolicy" in refusal:
+                break
+            assert time.monotonic() < deadline, f"the review policies never refused {probe['kind']} {probe['metadata']['name']}: {refusal or 'admitted'}"
+            time.sleep(1)
 
 
 def test_every_review_policy_type_checks_without_warnings(review_policy):
