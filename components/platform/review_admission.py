@@ -54,6 +54,8 @@ PR_USER_PREFIX = f"system:serviceaccount:{CI_NAMESPACE}:{PR_SERVICE_ACCOUNT_PREF
 ADMIN_USER = f"system:serviceaccount:{CI_NAMESPACE}:review-admin"
 
 # Fields of the installed CRDs a review object may not set (everything but what the app uses).
+# Cluster.spec.replicationSlots is admitted: the CRD defaults it to an object (HA slots on), and it
+# tunes only that Cluster's own replication.
 # Schema sources: kube-prometheus-stack 88.5.3 charts/crds, cloudnative-pg 0.29.0 templates/crds,
 # gateway-api v1.5.1 standard-install.
 REFUSED_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -76,7 +78,7 @@ REFUSED_FIELDS: Mapping[str, tuple[str, ...]] = {
         "imagePullSecrets", "livenessProbeTimeout", "logLevel", "managed", "maxSyncReplicas", "minSyncReplicas",
         "monitoring", "nodeMaintenanceWindow", "plugins", "podSecurityContext", "podSelectorRefs", "postgresGID",
         "postgresUID", "primaryLease", "primaryUpdateMethod", "priorityClassName", "probes", "projectedVolumeTemplate",
-        "replica", "replicationSlots", "schedulerName", "seccompProfile", "securityContext", "serviceAccountName",
+        "replica", "schedulerName", "seccompProfile", "securityContext", "serviceAccountName",
         "serviceAccountTemplate", "smartShutdownTimeout", "startDelay", "stopDelay", "superuserSecret",
         "switchoverDelay", "tablespaces", "topologySpreadConstraints", "walStorage",
     ),
@@ -84,6 +86,18 @@ REFUSED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "HTTPRoute.spec.rules[]": ("timeouts",),
     "HTTPRoute.spec.rules[].backendRefs[]": ("filters", "group", "kind", "namespace"),
     "HTTPRoute.spec.parentRefs[]": ("port",),
+}
+# The API server writes a CRD's schema defaults into the object before admission, so a refused
+# field that has a default is admitted at exactly that value (the same as leaving it out), and
+# refused at any other. tests/platform/test_review_admission_schemas.py checks this table against
+# the pinned CRDs' defaults, both ways.
+DEFAULTED: Mapping[str, Mapping[str, object]] = {
+    "Cluster.spec": {
+        "enablePDB": True, "failoverDelay": 0, "logLevel": "info", "maxSyncReplicas": 0, "minSyncReplicas": 0,
+        "postgresGID": 26, "postgresUID": 26, "primaryUpdateMethod": "restart", "smartShutdownTimeout": 180,
+        "startDelay": 3600, "stopDelay": 1800, "switchoverDelay": 3600,
+    },
+    "HTTPRoute.spec.rules[].backendRefs[]": {"group": "", "kind": "Service"},
 }
 # Labels Prometheus and Alertmanager use to tell environments and targets apart: a review
 # monitor's relabelling may not write them (nor any `__` label, such as __address__).
@@ -102,8 +116,21 @@ class AdmissionPolicy:
     validations: tuple[dict, ...]
 
 
-def _none_of(path: str, fields: tuple[str, ...]) -> str:
-    return " && ".join(f"!has({path}.{f})" for f in fields)
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and "'" not in value:
+        return f"'{value}'"
+    raise ValueError(f"no CEL literal for the default {value!r}")
+
+
+def _none_of(path: str, fields: tuple[str, ...], where: str = "") -> str:
+    """Each field absent, or (when the CRD defaults it, DEFAULTED[where]) at its default."""
+    defaults = DEFAULTED.get(where, {})
+    return " && ".join(f"(!has({path}.{f}) || {path}.{f} == {_literal(defaults[f])})" if f in defaults
+                       else f"!has({path}.{f})" for f in fields)
 
 
 def _has_labels(labels: Mapping[str, str]) -> str:
@@ -187,9 +214,10 @@ def _prometheus_rule() -> tuple[dict, ...]:
 
 def _cluster() -> tuple[dict, ...]:
     return (
-        {"expression": _none_of("object.spec", REFUSED_FIELDS["Cluster.spec"]),
+        {"expression": _none_of("object.spec", REFUSED_FIELDS["Cluster.spec"], "Cluster.spec"),
          "message": "a review Postgres Cluster may set only instances, imageName, storage, resources, postgresql, bootstrap.initdb, "
-                    "affinity, inheritedMetadata, enableSuperuserAccess and primaryUpdateStrategy (no managed services, "
+                    "affinity, inheritedMetadata, enableSuperuserAccess, primaryUpdateStrategy and replicationSlots, and the rest only "
+                    "at the CRD's defaults (no managed services, "
                     "external clusters, backups, service accounts or pod templates)"},
         {"expression": f"!has(object.spec.bootstrap) || ({_none_of('object.spec.bootstrap', REFUSED_FIELDS['Cluster.spec.bootstrap'])})",
          "message": "a review Postgres Cluster starts empty (bootstrap.initdb only)"},
@@ -205,7 +233,7 @@ def _httproute(domain: str, gateway_namespace: str, gateway_name: str) -> tuple[
     parent = (f"(!has(p.group) || p.group == 'gateway.networking.k8s.io') && (!has(p.kind) || p.kind == 'Gateway')"
               f" && has(p.namespace) && p.namespace == '{gateway_namespace}' && p.name == '{gateway_name}'"
               f" && has(p.sectionName) && p.sectionName == '{REVIEW_LISTENER}' && !has(p.port)")
-    backend = f"{_none_of('b', REFUSED_FIELDS['HTTPRoute.spec.rules[].backendRefs[]'])}"
+    backend = _none_of("b", REFUSED_FIELDS["HTTPRoute.spec.rules[].backendRefs[]"], "HTTPRoute.spec.rules[].backendRefs[]")
     rule = (f"{_none_of('r', REFUSED_FIELDS['HTTPRoute.spec.rules[]'])}"
             f" && (!has(r.backendRefs) || r.backendRefs.all(b, {backend}))"
             f" && (!has(r.filters) || r.filters.all(f, f.type in {_list(HTTPROUTE_FILTERS)}))")

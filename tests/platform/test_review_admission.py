@@ -50,6 +50,13 @@ def changed(base: dict, path: str, value) -> dict:
     return out
 
 
+# What the API server writes into the review Cluster and routes before admission (the CRD defaults).
+CLUSTER_AS_DEFAULTED = {"spec": {**CLUSTER["spec"], "enablePDB": True, "failoverDelay": 0, "logLevel": "info", "maxSyncReplicas": 0,
+                                 "minSyncReplicas": 0, "postgresGID": 26, "postgresUID": 26, "primaryUpdateMethod": "restart",
+                                 "smartShutdownTimeout": 180, "startDelay": 3600, "stopDelay": 1800, "switchoverDelay": 3600,
+                                 "replicationSlots": {"highAvailability": {"enabled": True, "slotPrefix": "_cnpg_"}, "updateInterval": 30}}}
+ROUTE_AS_DEFAULTED = changed(ROUTE, "spec.rules.0.backendRefs.0", {"group": "", "kind": "Service", "name": "frontend", "port": 3000, "weight": 1})
+
 LB = [{"selectorType": "rw", "serviceTemplate": {"metadata": {"name": "pg-public"}, "spec": {"type": "LoadBalancer"}}}]
 
 ADMITTED = [
@@ -60,6 +67,8 @@ ADMITTED = [
     ("monitoring.coreos.com/servicemonitors", changed(MONITOR, "spec.endpoints.0.relabelings", [
         {"sourceLabels": ["__meta_kubernetes_pod_name"], "targetLabel": "backend_pod"}])),
     ("gateway.networking.k8s.io/httproutes", ROUTE),
+    ("postgresql.cnpg.io/clusters", CLUSTER_AS_DEFAULTED),
+    ("gateway.networking.k8s.io/httproutes", ROUTE_AS_DEFAULTED),
     ("gateway.networking.k8s.io/httproutes", changed(ROUTE, "spec.hostnames", [f"api-pr-7.{DOMAIN}"])),
     ("monitoring.coreos.com/prometheusrules", RULE),
     ("apps/deployments", {"spec": {"replicas": 3}}),
@@ -78,6 +87,13 @@ REFUSED = {
     "cnpg service account template": ("postgresql.cnpg.io/clusters", changed(CLUSTER, "spec.serviceAccountTemplate", {"metadata": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/prod"}}})),
     "cnpg priority class (preempts staging)": ("postgresql.cnpg.io/clusters", changed(CLUSTER, "spec.priorityClassName", "system-cluster-critical")),
     "cnpg pod monitor": ("postgresql.cnpg.io/clusters", changed(CLUSTER, "spec.monitoring", {"enablePodMonitor": True})),
+    # A defaulted field is admitted only at its default.
+    "cnpg runs postgres as root": ("postgresql.cnpg.io/clusters", changed(CLUSTER_AS_DEFAULTED, "spec.postgresUID", 0)),
+    "cnpg root group": ("postgresql.cnpg.io/clusters", changed(CLUSTER, "spec.postgresGID", 0)),
+    "cnpg without its PDB": ("postgresql.cnpg.io/clusters", changed(CLUSTER_AS_DEFAULTED, "spec.enablePDB", False)),
+    "cnpg debug logging": ("postgresql.cnpg.io/clusters", changed(CLUSTER_AS_DEFAULTED, "spec.logLevel", "trace")),
+    "backend of another kind": ("gateway.networking.k8s.io/httproutes", changed(ROUTE_AS_DEFAULTED, "spec.rules.0.backendRefs.0.kind", "ServiceImport")),
+    "backend of another group": ("gateway.networking.k8s.io/httproutes", changed(ROUTE_AS_DEFAULTED, "spec.rules.0.backendRefs.0.group", "multicluster.x-k8s.io")),
     "cnpg too many instances": ("postgresql.cnpg.io/clusters", changed(CLUSTER, "spec.instances", 9)),
     # Kinds outside the allowlist, even in the review namespace.
     "pooler (creates a Service of any type)": ("postgresql.cnpg.io/poolers", {"spec": {"serviceTemplate": {"spec": {"type": "LoadBalancer"}}}}),

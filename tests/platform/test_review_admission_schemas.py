@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.platform.review_admission import REFUSED_FIELDS
+from components.platform.review_admission import DEFAULTED, REFUSED_FIELDS
 
 CHARTS = {
     "ServiceMonitor": ("kube-prometheus-stack-88.5.3.tgz", "kube-prometheus-stack/charts/crds/crds/crd-servicemonitors.yaml"),
@@ -30,7 +30,7 @@ ADMITTED = {
     "ServiceMonitor.spec.endpoints[].relabelings[]": {"action", "regex", "replacement", "separator", "sourceLabels", "targetLabel"},
     "PrometheusRule.spec.groups[]": {"interval", "name", "rules"},
     "Cluster.spec": {"affinity", "bootstrap", "enableSuperuserAccess", "imageName", "inheritedMetadata", "instances",
-                     "postgresql", "primaryUpdateStrategy", "resources", "storage"},
+                     "postgresql", "primaryUpdateStrategy", "replicationSlots", "resources", "storage"},
     "Cluster.spec.bootstrap": {"initdb"},
     "HTTPRoute.spec.rules[]": {"backendRefs", "filters", "matches", "name"},
     "HTTPRoute.spec.rules[].backendRefs[]": {"name", "port", "weight"},
@@ -54,13 +54,17 @@ def crd_schemas(kind: str) -> list[dict]:
     raise AssertionError(f"no CRD for {kind} in {package}")
 
 
-def fields_at(schema: dict, path: list[str]) -> set[str]:
+def node_at(schema: dict, path: list[str]) -> dict:
     node = schema
     for step in path:
         node = node["properties"][step.removesuffix("[]")]
         if step.endswith("[]"):
             node = node["items"]
-    return set(node["properties"])
+    return node
+
+
+def fields_at(schema: dict, path: list[str]) -> set[str]:
+    return set(node_at(schema, path)["properties"])
 
 
 @pytest.mark.parametrize("where", sorted(ADMITTED))
@@ -72,6 +76,18 @@ def test_refused_and_admitted_fields_are_exactly_the_crd_schema(where):
         fields = fields_at(schema, path)
         assert refused <= fields, f"{where}: not in the installed CRD (a guard that can never match): {sorted(refused - fields)}"
         assert fields - refused == ADMITTED[where], f"{where}: unclassified fields {sorted(fields - refused - ADMITTED[where])}"
+
+
+@pytest.mark.parametrize("where", sorted(ADMITTED))
+def test_every_refused_field_the_crd_defaults_is_admitted_at_exactly_that_default(where):
+    """The API server writes schema defaults before admission (a review plan's Cluster came back
+    with enablePDB, logLevel, ... it never set), so each refused field's default must be in
+    DEFAULTED, at the schema's value, and DEFAULTED holds nothing else."""
+    kind, *path = where.split(".")
+    for schema in crd_schemas(kind):
+        properties = node_at(schema, path)["properties"]
+        schema_defaults = {f: properties[f]["default"] for f in REFUSED_FIELDS[where] if "default" in properties[f]}
+        assert dict(DEFAULTED.get(where, {})) == schema_defaults, where
 
 
 def test_every_refused_path_is_checked_here():

@@ -305,12 +305,9 @@ def _dry_run_create(client, obj: dict):
                           with_placeholder_secrets(obj), query={"dryRun": "All"})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known defect found here, 2026-12-05: the API server applies the CRDs' defaults before admission, so the "
-    "field allowlist (review_admission.py) refuses the review plan's own CNPG Cluster and HTTPRoutes, which "
-    "cel-python (tests/platform) admitted as written. Until the allowlist admits the defaulted fields, review "
-    "environments cannot deploy on a real cluster. strict: this fails once the defect is fixed, so remove it then."))
 def test_the_pr_identity_may_create_every_object_of_its_review_plan(review_policy, plans):
+    """The API server writes the CRDs' defaults (enablePDB, backendRefs' kind, ...) before admission:
+    the allowlist admits each at its default (review_admission.DEFAULTED), as the real server shows."""
     objects = manifests(plans["review"])
     refused, kinds = [], set()
     for obj in objects:
